@@ -1,0 +1,305 @@
+"""Boilerplate removal for pages that arrive as plain text (the seed format) and for extracted HTML text.
+
+A scraped page dump is a story with page furniture around it: category labels, bylines and author bios, "Recent
+Posts" lists with their teasers and "3 days ago" stamps, app and newsletter promotions, correction notices, share
+prompts, a title repeated inside the body. :func:`clean_text` keeps every line of the story and records every line it
+takes out (offsets into the raw text and a kind), so nothing is lost and every decision can be checked.
+
+The cascade, in order:
+
+1. Split the raw text into lines with their offsets (a line is a paragraph in page dumps).
+2. Mark furniture lines by pattern (``data/boilerplate.json``): corrections, promotions, share prompts, bylines,
+   time stamps, legal and navigation lines, comment prompts. Only short lines (``max_words``) are matched, so a story
+   sentence that mentions a newsletter stays.
+3. Mark teaser lists: from a list header ("Recent Posts", "Related", "Other Topics of Interest" ...) every following
+   teaser (a headline without a full stop, a lead cut off with an ellipsis, a time stamp, a promotion) until the
+   story resumes with a full sentence; a headline just before the header that reappears inside the list goes too.
+4. Mark an author bio: a name line followed by a paragraph with bio cues, after the story.
+5. Mark leading category labels (up to three short lines before the title) and repeats of the title.
+6. Score the remaining lines with a stop-word density classifier in the manner of jusText (Pomikálek 2011), for
+   general web pages turned into text (menus, footers): long lines dense in stop words are story; short or
+   stop-word-poor lines take the class of their neighbours. This step never removes a line of 10 or more words
+   that ends like a sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from ..article import Removed
+
+# -- thresholds (jusText's defaults, checked on trafilatura's evaluation pages turned into text; see
+#    docs/evaluation.md): a line shorter than LENGTH_LOW characters is "short"; one longer than LENGTH_HIGH with a
+#    stop-word share of at least STOPWORDS_HIGH is "good"; one with at least STOPWORDS_LOW is "near-good".
+LENGTH_LOW = 70
+LENGTH_HIGH = 200
+STOPWORDS_LOW = 0.30
+STOPWORDS_HIGH = 0.32
+#: A line this long (in words) that ends with sentence punctuation is never removed by the density step.
+SENTENCE_SAFE_WORDS = 10
+#: Teaser headlines and labels: lines at most this many words without a full stop.
+HEADLINE_MAX_WORDS = 25
+
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’»)\]]*$|[\"”’»]$")
+_ELLIPSIS_END = re.compile(r"(…|\.\.\.)[\"'”’»)\]]*$")
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+_DATE_LINE = re.compile(
+    r"^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
+    r"(?:\d{1,2}\s+[a-z]{3,9}\.?,?\s+\d{4}|[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})"
+    r"(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s+[A-Z]{2,4})?)?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class _Line:
+    start: int
+    end: int
+    text: str  # stripped
+    blank_before: bool
+    kind: str | None = None  # set when the line is boilerplate
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+    @property
+    def ends_sentence(self) -> bool:
+        return bool(_SENTENCE_END.search(self.text)) and not _ELLIPSIS_END.search(self.text)
+
+
+@dataclass
+class Cleaned:
+    text: str
+    removed: list[Removed] = field(default_factory=list)
+    title: str | None = None
+
+
+@lru_cache(maxsize=1)
+def _rules() -> dict[str, Any]:
+    data = json.loads(resources.files("crosscheck.data").joinpath("boilerplate.json").read_text("utf-8"))
+    return {
+        "max_words": int(data["max_words"]),
+        "line": [(kind, re.compile(p, re.IGNORECASE)) for kind, pats in data["line"].items() for p in pats],
+        "list_header": [re.compile(p.rstrip("$") + r"\s*:?$", re.IGNORECASE) for p in data["list_header"]],
+        "bio": [re.compile(p, re.IGNORECASE) for p in data["bio_cues"]],
+    }
+
+
+@lru_cache(maxsize=32)
+def stopwords(language: str | None) -> frozenset[str]:
+    """Stop words for a language from spaCy's language data (English when unknown or unsupported)."""
+    from spacy.util import get_lang_class
+
+    for lang in (language or "en", "en"):
+        try:
+            return frozenset(w.lower() for w in get_lang_class(lang).Defaults.stop_words)
+        except Exception:  # noqa: BLE001 - spaCy raises ImportError or its own error for unknown codes
+            continue
+    return frozenset()
+
+
+def split_lines(raw: str) -> list[_Line]:
+    lines: list[_Line] = []
+    pos = 0
+    blank = True
+    for piece in raw.splitlines(keepends=True):
+        body = piece.rstrip("\r\n")
+        stripped = body.strip()
+        if stripped:
+            lead = len(body) - len(body.lstrip())
+            lines.append(_Line(pos + lead, pos + lead + len(stripped), stripped, blank))
+            blank = False
+        else:
+            blank = True
+        pos += len(piece)
+    return lines
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _is_list_header(text: str) -> bool:
+    return any(p.match(text) for p in _rules()["list_header"])
+
+
+def _furniture_kind(line: _Line) -> str | None:
+    rules = _rules()
+    if line.words > rules["max_words"]:
+        return None
+    for kind, pattern in rules["line"]:
+        if pattern.search(line.text):
+            return str(kind)
+    return None
+
+
+def _is_teaser(line: _Line) -> bool:
+    """A line that belongs to a teaser list: headline, cut-off lead, stamp or promotion."""
+    if line.kind is not None:
+        return True
+    if _ELLIPSIS_END.search(line.text):
+        return True
+    return not line.ends_sentence and line.words <= HEADLINE_MAX_WORDS
+
+
+def _mark_lists(lines: list[_Line]) -> None:
+    i = 0
+    while i < len(lines):
+        if not _is_list_header(lines[i].text):
+            i += 1
+            continue
+        lines[i].kind = "related"
+        j = i + 1
+        members: set[str] = set()
+        while j < len(lines) and _is_teaser(lines[j]):
+            if lines[j].kind is None:
+                lines[j].kind = "related"
+            members.add(_norm(lines[j].text))
+            j += 1
+        # A headline right before the header that reappears in the list belongs to it.
+        k = i - 1
+        while k >= 0 and lines[k].kind is None and not lines[k].ends_sentence and _norm(lines[k].text) in members:
+            lines[k].kind = "related"
+            k -= 1
+        i = j
+
+
+def _mark_bio(lines: list[_Line]) -> None:
+    """A name line followed by a paragraph with at least two kinds of bio cue (a trade, a first-person aim)."""
+    bio = _rules()["bio"]
+    for i in range(min(2, len(lines)), len(lines) - 1):
+        name, para = lines[i], lines[i + 1]
+        if name.kind is not None or para.kind is not None:
+            continue
+        if not (1 <= name.words <= 4 and not name.ends_sentence and all(w[:1].isupper() for w in name.text.split())):
+            continue
+        hits = sum(1 for p in bio if p.search(para.text))
+        if hits >= 2:
+            name.kind = para.kind = "author-bio"
+
+
+def _mark_head(lines: list[_Line]) -> _Line | None:
+    """Leading category labels and date lines, the title, and repeats of the title. Returns the title line."""
+    live = [ln for ln in lines if ln.kind is None]
+    if not live:
+        return None
+    # Up to three short labels ("Ukraine", "News / Europe") before a longer first line are categories.
+    head = 0
+    while head < min(3, len(live) - 1) and live[head].words <= 3 and not live[head].ends_sentence:
+        head += 1
+    if head and live[head].words <= 3:
+        head = 0
+    for ln in live[:head]:
+        ln.kind = "date" if _DATE_LINE.match(ln.text) else "category"
+    live = live[head:]
+    for ln in live[:3]:
+        if _DATE_LINE.match(ln.text):
+            ln.kind = "date"
+    live = [ln for ln in live if ln.kind is None]
+    if not live:
+        return None
+    first = live[0]
+    repeats = [ln for ln in live[1:] if _norm(ln.text) == _norm(first.text)]
+    looks_like_title = first.words <= HEADLINE_MAX_WORDS and (
+        not first.ends_sentence or bool(repeats) or (first.words <= 12 and len(live) > 1 and live[1].words > 12)
+    )
+    if not looks_like_title:
+        return None
+    for ln in repeats:
+        ln.kind = "title-repeat"
+    return first
+
+
+def _density_classes(lines: list[_Line], language: str | None, keep: _Line | None) -> None:
+    """jusText-style context classification of the lines that survived the rules (``keep``: the title)."""
+    stops = stopwords(language)
+    live = [ln for ln in lines if ln.kind is None]
+    classes: list[str] = []
+    for ln in live:
+        words = _WORD.findall(ln.text.lower())
+        density = sum(1 for w in words if w in stops) / len(words) if words else 0.0
+        length = len(ln.text)
+        if length < LENGTH_LOW:
+            cls = "short"
+        elif density >= STOPWORDS_HIGH and length > LENGTH_HIGH:
+            cls = "good"
+        elif density >= STOPWORDS_LOW:
+            cls = "near-good"
+        else:
+            cls = "bad"
+        classes.append(cls)
+
+    def neighbour(i: int, step: int, allow_near: bool) -> str:
+        j = i + step
+        while 0 <= j < len(classes):
+            c = classes[j]
+            if c in ("good", "bad") or (allow_near and c == "near-good"):
+                return "good" if c == "near-good" else c
+            j += step
+        return "bad"
+
+    final = list(classes)
+    for i, cls in enumerate(classes):
+        if cls == "short":
+            prev, nxt = neighbour(i, -1, False), neighbour(i, 1, False)
+            if prev == nxt:
+                final[i] = prev
+            else:
+                final[i] = "good" if "good" in (neighbour(i, -1, True), neighbour(i, 1, True)) else "bad"
+                if neighbour(i, -1, True) != neighbour(i, 1, True):
+                    final[i] = "bad"
+        elif cls == "near-good":
+            prev, nxt = neighbour(i, -1, False), neighbour(i, 1, False)
+            final[i] = "bad" if prev == nxt == "bad" else "good"
+    for ln, cls in zip(live, final, strict=True):
+        if cls == "bad" and ln is not keep and not (ln.words >= SENTENCE_SAFE_WORDS and ln.ends_sentence):
+            ln.kind = "low-content"
+
+
+def _assemble(lines: list[_Line]) -> str:
+    parts: list[str] = []
+    for ln in lines:
+        if ln.kind is not None:
+            continue
+        if parts:
+            parts.append("\n\n" if ln.blank_before else "\n")
+        parts.append(ln.text)
+    return "".join(parts)
+
+
+def _removed(lines: list[_Line]) -> list[Removed]:
+    removed: list[Removed] = []
+    for ln in lines:
+        if ln.kind is None:
+            continue
+        if removed and removed[-1].kind == ln.kind and _only_space_between(lines, removed[-1].end, ln.start):
+            removed[-1] = Removed(removed[-1].start, ln.end, ln.kind)
+        else:
+            removed.append(Removed(ln.start, ln.end, ln.kind))
+    return removed
+
+
+def _only_space_between(lines: list[_Line], end: int, start: int) -> bool:
+    return not any(end <= ln.start < start for ln in lines)
+
+
+def clean_text(raw: str, *, language: str | None = None, density: bool = True) -> Cleaned:
+    """Clean a page that arrived as text. Returns the story text, what was removed (offsets into ``raw``), the title.
+
+    ``density=False`` skips the stop-word density step (step 6), for text an HTML extractor already cleaned.
+    """
+    lines = split_lines(raw)
+    for ln in lines:
+        ln.kind = _furniture_kind(ln)
+    _mark_lists(lines)
+    _mark_bio(lines)
+    title = _mark_head(lines)
+    if density:
+        _density_classes(lines, language, title)
+    return Cleaned(text=_assemble(lines), removed=_removed(lines), title=title.text if title else None)
