@@ -160,6 +160,7 @@ class Article:
     removed: list[Removed] = field(default_factory=list)
     id: str = ""
     hash: str = ""
+    fetched: str | None = None  # when a crawler fetched the page (WARC-Date, HTTP fetch time), ISO 8601
 
     def finalise_ids(self) -> None:
         """Set the content hash and the article id (the first 16 hex digits of the hash)."""
