@@ -94,6 +94,14 @@ def registered_stages() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def stage_info() -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """(name, requires, provides) of every registered stage, read from the stage classes (nothing is loaded)."""
+    _load_builtin_stages()
+    return [
+        (n, tuple(getattr(f, "requires", ())), tuple(getattr(f, "provides", ()))) for n, f in sorted(_REGISTRY.items())
+    ]
+
+
 def _load_builtin_stages() -> None:
     # Importing the stage modules registers them; done lazily so importing crosscheck stays light.
     from . import stages  # noqa: F401
@@ -120,9 +128,7 @@ def check_order(stages: Sequence[Stage]) -> None:
     for stage in stages:
         missing = [r for r in stage.requires if r not in available]
         if missing:
-            providers = {
-                r: [s.name for s in stages if r in s.provides] or ["no stage"] for r in missing
-            }
+            providers = {r: [s.name for s in stages if r in s.provides] or ["no stage"] for r in missing}
             hints = "; ".join(f"'{r}' comes from {', '.join(p)}" for r, p in providers.items())
             problems.append(f"stage '{stage.name}' requires {missing} before it ({hints})")
         available.update(stage.provides)
@@ -130,15 +136,21 @@ def check_order(stages: Sequence[Stage]) -> None:
         raise PipelineError("E010", "; ".join(problems))
 
 
+def validate_stages(names: Sequence[str]) -> None:
+    """Check a stage list (names known, requirements met in order) without creating any stage or loading a model."""
+    _load_builtin_stages()
+    unknown = [n for n in names if n not in _REGISTRY]
+    if unknown:
+        raise PipelineError("E011", f"unknown stage(s) {unknown}; known: {sorted(_REGISTRY)}")
+    check_order([_REGISTRY[n] for n in names])  # type: ignore[misc]  # stage classes carry the same ClassVars
+
+
 def build_pipeline(names: Sequence[str], **options: Any) -> Pipeline:
     """Create the named stages (each once) and check that every requirement is met in order.
 
     ``options`` maps a stage name to a dict of keyword options for its factory.
     """
-    _load_builtin_stages()
-    unknown = [n for n in names if n not in _REGISTRY]
-    if unknown:
-        raise PipelineError("E011", f"unknown stage(s) {unknown}; known: {sorted(_REGISTRY)}")
+    validate_stages(names)
     stages = [_REGISTRY[n](**options.get(n, {})) for n in names]
     check_order(stages)
     return Pipeline(stages)

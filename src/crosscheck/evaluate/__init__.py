@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
+
+
+def datasets_dir() -> Path:
+    """The labelled corpora: ``CROSSCHECK_DATASETS``, else ``../shared/datasets`` beside the repository checkout."""
+    env = os.environ.get("CROSSCHECK_DATASETS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
 
 
 @click.group("eval")
@@ -13,7 +24,8 @@ def eval_group() -> None:
 def _register() -> None:
     # Each module adds its command to eval_group when imported.
     # one import line per evaluation module (cleaning, techniques, checkworthiness, attribution)
-    pass
+    from . import cleaning  # noqa: F401
+    from . import checkworthiness  # noqa: F401
 
 
 _register()

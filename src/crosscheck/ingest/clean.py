@@ -99,7 +99,7 @@ def stopwords(language: str | None) -> frozenset[str]:
     for lang in (language or "en", "en"):
         try:
             return frozenset(w.lower() for w in get_lang_class(lang).Defaults.stop_words)
-        except Exception:  # noqa: BLE001 - spaCy raises ImportError or its own error for unknown codes
+        except Exception:
             continue
     return frozenset()
 
@@ -235,28 +235,33 @@ def _density_classes(lines: list[_Line], language: str | None, keep: _Line | Non
             cls = "bad"
         classes.append(cls)
 
-    def neighbour(i: int, step: int, allow_near: bool) -> str:
-        j = i + step
-        while 0 <= j < len(classes):
-            c = classes[j]
-            if c in ("good", "bad") or (allow_near and c == "near-good"):
-                return "good" if c == "near-good" else c
-            j += step
-        return "bad"
+    # The nearest non-short class on each side (edges count as bad), with and without near-good as a stop.
+    n = len(classes)
+    strict_prev, strict_next, near_prev, near_next = ["bad"] * n, ["bad"] * n, ["bad"] * n, ["bad"] * n
+    last_strict = last_near = "bad"
+    for i, cls in enumerate(classes):
+        strict_prev[i], near_prev[i] = last_strict, last_near
+        if cls in ("good", "bad"):
+            last_strict = last_near = cls
+        elif cls == "near-good":
+            last_near = "good"
+    last_strict = last_near = "bad"
+    for i in range(n - 1, -1, -1):
+        strict_next[i], near_next[i] = last_strict, last_near
+        if classes[i] in ("good", "bad"):
+            last_strict = last_near = classes[i]
+        elif classes[i] == "near-good":
+            last_near = "good"
 
     final = list(classes)
     for i, cls in enumerate(classes):
         if cls == "short":
-            prev, nxt = neighbour(i, -1, False), neighbour(i, 1, False)
-            if prev == nxt:
-                final[i] = prev
+            if strict_prev[i] == strict_next[i]:
+                final[i] = strict_prev[i]
             else:
-                final[i] = "good" if "good" in (neighbour(i, -1, True), neighbour(i, 1, True)) else "bad"
-                if neighbour(i, -1, True) != neighbour(i, 1, True):
-                    final[i] = "bad"
+                final[i] = "good" if near_prev[i] == near_next[i] == "good" else "bad"
         elif cls == "near-good":
-            prev, nxt = neighbour(i, -1, False), neighbour(i, 1, False)
-            final[i] = "bad" if prev == nxt == "bad" else "good"
+            final[i] = "bad" if strict_prev[i] == strict_next[i] == "bad" else "good"
     for ln, cls in zip(live, final, strict=True):
         if cls == "bad" and ln is not keep and not (ln.words >= SENTENCE_SAFE_WORDS and ln.ends_sentence):
             ln.kind = "low-content"
@@ -274,19 +279,16 @@ def _assemble(lines: list[_Line]) -> str:
 
 
 def _removed(lines: list[_Line]) -> list[Removed]:
+    """Removed lines as raw-text ranges; consecutive lines of one kind make one range."""
     removed: list[Removed] = []
+    previous_kind: str | None = None
     for ln in lines:
-        if ln.kind is None:
-            continue
-        if removed and removed[-1].kind == ln.kind and _only_space_between(lines, removed[-1].end, ln.start):
+        if ln.kind is not None and ln.kind == previous_kind:
             removed[-1] = Removed(removed[-1].start, ln.end, ln.kind)
-        else:
+        elif ln.kind is not None:
             removed.append(Removed(ln.start, ln.end, ln.kind))
+        previous_kind = ln.kind
     return removed
-
-
-def _only_space_between(lines: list[_Line], end: int, start: int) -> bool:
-    return not any(end <= ln.start < start for ln in lines)
 
 
 def clean_text(raw: str, *, language: str | None = None, density: bool = True) -> Cleaned:

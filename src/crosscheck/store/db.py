@@ -120,12 +120,14 @@ class Store:
 
     # -- ingest ----------------------------------------------------------------------------------------------------
 
-    def origin_outcome(self, origin: str) -> str | None:
-        """How an input was handled before (ingested / duplicate / skipped), or None if never seen."""
-        row = self.conn.execute("SELECT outcome FROM origins WHERE origin = ?", (origin,)).fetchone()
-        return None if row is None else str(row[0])
+    def seen_unchanged(self, origin: str, raw_hash: str) -> bool:
+        """True when this origin was stored before from exactly this input (a re-run: nothing to do)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM origins WHERE origin = ? AND raw_hash = ? AND outcome != 'skipped'", (origin, raw_hash)
+        ).fetchone()
+        return row is not None
 
-    def add_article(self, article: Article) -> str:
+    def add_article(self, article: Article, *, raw_hash: str | None = None) -> str:
         """Store an article (one transaction). Returns ``ingested``, ``duplicate`` or ``unchanged``.
 
         ``unchanged``: this origin was already stored with this text (a re-run). ``duplicate``: the same clean text
@@ -142,8 +144,9 @@ class Store:
                 if seen is not None and seen["article_id"] == existing["id"]:
                     return "unchanged"
                 self.conn.execute(
-                    "INSERT OR REPLACE INTO origins(origin, article_id, outcome) VALUES (?, ?, 'duplicate')",
-                    (article.origin, existing["id"]),
+                    "INSERT OR REPLACE INTO origins(origin, article_id, outcome, raw_hash) "
+                    "VALUES (?, ?, 'duplicate', ?)",
+                    (article.origin, existing["id"], raw_hash),
                 )
                 return "duplicate"
             self.conn.execute(
@@ -165,8 +168,8 @@ class Store:
                 ),
             )
             self.conn.execute(
-                "INSERT OR REPLACE INTO origins(origin, article_id, outcome) VALUES (?, ?, 'ingested')",
-                (article.origin, article.id),
+                "INSERT OR REPLACE INTO origins(origin, article_id, outcome, raw_hash) VALUES (?, ?, 'ingested', ?)",
+                (article.origin, article.id, raw_hash),
             )
             return "ingested"
 
@@ -325,7 +328,7 @@ def _split_sql(script: str) -> list[str]:
     statements: list[str] = []
     buffer = ""
     for line in script.splitlines(keepends=True):
-        if not line.strip() or line.strip().startswith("--") and not buffer:
+        if not line.strip() or (line.strip().startswith("--") and not buffer):
             continue
         buffer += line
         if sqlite3.complete_statement(buffer):

@@ -29,6 +29,7 @@ MIGRATIONS: list[str] = [
         origin      TEXT PRIMARY KEY,           -- path, path#line, path@offset (WARC), URL
         article_id  TEXT REFERENCES articles(id),
         outcome     TEXT NOT NULL,              -- ingested | duplicate | skipped
+        raw_hash    TEXT,                       -- sha256 of what was read, to recognise an unchanged input
         code        TEXT,                       -- skip code (errors.SKIP_*)
         reason      TEXT,
         at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))

@@ -1,0 +1,1 @@
+"""Runners: the same per-batch analysis function on local processes or on Ray."""
