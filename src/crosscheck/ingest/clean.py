@@ -291,12 +291,11 @@ def _removed(lines: list[_Line]) -> list[Removed]:
     return removed
 
 
-def clean_text(raw: str, *, language: str | None = None, density: bool = True) -> Cleaned:
-    """Clean a page that arrived as text. Returns the story text, what was removed (offsets into ``raw``), the title.
+#: Passes of steps 2-6 at most; each pass sees only the lines the one before kept (see clean_text).
+MAX_PASSES = 5
 
-    ``density=False`` skips the stop-word density step (step 6), for text an HTML extractor already cleaned.
-    """
-    lines = split_lines(raw)
+
+def _one_pass(lines: list[_Line], language: str | None, density: bool) -> _Line | None:
     for ln in lines:
         ln.kind = _furniture_kind(ln)
     _mark_lists(lines)
@@ -304,4 +303,23 @@ def clean_text(raw: str, *, language: str | None = None, density: bool = True) -
     title = _mark_head(lines)
     if density:
         _density_classes(lines, language, title)
+    return title
+
+
+def clean_text(raw: str, *, language: str | None = None, density: bool = True) -> Cleaned:
+    """Clean a page that arrived as text. Returns the story text, what was removed (offsets into ``raw``), the title.
+
+    Steps 2-6 depend on context (neighbouring lines, what comes first), so they run again over the lines the previous
+    pass kept until a pass removes nothing: cleaning is then idempotent, ``clean_text(clean_text(x).text)`` keeps
+    every line. ``density=False`` skips the stop-word density step (step 6), for text an HTML extractor cleaned.
+    """
+    lines = split_lines(raw)
+    live = lines
+    title: _Line | None = None
+    for _ in range(MAX_PASSES):
+        title = _one_pass(live, language, density)
+        survivors = [ln for ln in live if ln.kind is None]
+        if len(survivors) == len(live):
+            break
+        live = survivors
     return Cleaned(text=_assemble(lines), removed=_removed(lines), title=title.text if title else None)

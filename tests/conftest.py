@@ -1,0 +1,45 @@
+"""Shared fixtures: the bundled examples, stores, the labelled corpora (tests needing them skip without them)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crosscheck import Store, open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+DATASETS = Path(os.environ.get("CROSSCHECK_DATASETS", ROOT.parent / "shared" / "datasets"))
+EXAMPLE_NAMES = ("kherson-liberated.txt", "kharkiv-stunning-defeat.txt", "kherson-run-rabbit-run-video.txt")
+
+
+@pytest.fixture
+def examples_dir() -> Path:
+    return EXAMPLES
+
+
+@pytest.fixture
+def example_texts() -> dict[str, str]:
+    return {name: (EXAMPLES / name).read_text("utf-8") for name in EXAMPLE_NAMES}
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with open_store(":memory:") as s:
+        yield s
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "crosscheck.db"
+
+
+def datasets_or_skip(name: str) -> Path:
+    """The path of a shared dataset, or skip the test when the corpora are not beside the checkout."""
+    path = DATASETS / name
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return path
