@@ -1,0 +1,205 @@
+"""The ``claims`` stage: check-worthy sentences, tied to their source, quantities, places, entities and date.
+
+Each sentence of the parsed document is scored by the shipped ``checkworthiness`` model (all-MiniLM-L6-v2
+fine-tuned on CheckThat! 2024 Task 1, int8 ONNX; see ``models/checkworthiness/MODEL_CARD.md``). A sentence whose
+score reaches the model's threshold (``config.json``) becomes a :class:`~crosscheck.article.Claim`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from ..article import Attribution, Claim, Entity
+from ..models.runtime import OnnxModel, load_onnx_model
+from .pipeline import Document, register_stage
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+#: Sentences are scored in batches of this many, after sorting by length so a batch pads little.
+DEFAULT_BATCH_SIZE = 32
+
+
+def load_checkworthiness(name: str = "checkworthiness") -> OnnxModel:
+    """The check-worthiness model (loaded once per process)."""
+    return load_onnx_model(name)
+
+
+def _softmax_positive(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return np.asarray(exp[:, 1] / exp.sum(axis=1))
+
+
+def score_sentences(
+    texts: Sequence[str], *, model: OnnxModel | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+) -> np.ndarray:
+    """Check-worthiness probability of each text (float32 array in input order).
+
+    Texts are sorted by length and scored in batches so each batch is padded only to its own longest text.
+    """
+    model = model or load_checkworthiness()
+    scores = np.zeros(len(texts), dtype=np.float32)
+    if not texts:
+        return scores
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for begin in range(0, len(order), batch_size):
+        batch = order[begin : begin + batch_size]
+        feeds, _ = model.encode([texts[i] for i in batch])
+        (logits,) = model.run(feeds)[:1]
+        scores[batch] = _softmax_positive(np.asarray(logits, dtype=np.float32))
+    return scores
+
+
+@dataclass(frozen=True)
+class ClaimRules:
+    """Which entity labels count as places, and which final characters end a sentence (``data/claims.json``)."""
+
+    place_labels: frozenset[str]
+    terminal_punctuation: str
+
+
+@lru_cache(maxsize=1)
+def load_rules() -> ClaimRules:
+    data = json.loads(files("crosscheck.data").joinpath("claims.json").read_text(encoding="utf-8"))
+    return ClaimRules(place_labels=frozenset(data["place_labels"]), terminal_punctuation=data["terminal_punctuation"])
+
+
+def candidate_sentences(doc: Doc, *, min_words: int, max_heading_words: int) -> list[tuple[int, int]]:
+    """Character ranges of the sentences worth scoring.
+
+    spaCy's sentences are cut again at line breaks (a heading and the paragraph under it are separate units), then
+    trimmed. A unit is skipped when it has fewer than ``min_words`` word tokens (bylines, "Recent Posts"), or when it
+    fills its whole line, has no sentence-final punctuation and fewer than ``max_heading_words`` words (a heading or a
+    menu item rather than a sentence of the story).
+    """
+    rules = load_rules()
+    text = doc.text
+    out: list[tuple[int, int]] = []
+    for sent in doc.sents:
+        begin = sent.start_char
+        for piece in text[sent.start_char : sent.end_char].split("\n"):
+            start = begin + len(piece) - len(piece.lstrip())
+            end = begin + len(piece.rstrip())
+            begin += len(piece) + 1
+            if end <= start:
+                continue
+            span = doc.char_span(start, end, alignment_mode="expand")
+            words = sum(1 for t in span if not (t.is_punct or t.is_space)) if span is not None else 0
+            if words < min_words:
+                continue
+            line_start = text.rfind("\n", 0, start) + 1
+            line_end = text.find("\n", end)
+            line_end = len(text) if line_end < 0 else line_end
+            whole_line = not text[line_start:start].strip() and not text[end:line_end].strip()
+            if whole_line and text[end - 1] not in rules.terminal_punctuation and words < max_heading_words:
+                continue
+            out.append((start, end))
+    return out
+
+
+def _inside(start: int, end: int, span_start: int, span_end: int) -> bool:
+    return start <= span_start and span_end <= end
+
+
+def _overlap(start: int, end: int, span_start: int, span_end: int) -> int:
+    return max(0, min(end, span_end) - max(start, span_start))
+
+
+def claim_source(attributions: Sequence[Attribution], start: int, end: int) -> str | None:
+    """The source text of the attribution that covers the sentence best.
+
+    An attribution counts when its content overlaps the sentence, or when its source or cue lies in the sentence
+    ("According to TASS, ..."); the one with the most content overlap wins, ties to the earliest.
+    """
+    best: tuple[int, int, str] | None = None
+    for attribution in attributions:
+        if attribution.source is None or not attribution.source.text:
+            continue
+        overlap = _overlap(start, end, attribution.content.start, attribution.content.end)
+        own = any(
+            span is not None and _overlap(start, end, span.start, span.end) > 0
+            for span in (attribution.source, attribution.cue)
+        )
+        if overlap == 0 and not own:
+            continue
+        key = (overlap, -attribution.content.start, attribution.source.text)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return best[2] if best else None
+
+
+def is_place(entity: Entity, rules: ClaimRules) -> bool:
+    """An entity resolved to coordinates, or one labelled as a place with a canonical name."""
+    return (entity.lat is not None and entity.lon is not None) or (
+        entity.label in rules.place_labels and entity.canonical is not None
+    )
+
+
+def build_claim(document: Document, start: int, end: int, score: float) -> Claim:
+    """A claim for ``text[start:end]`` with what the other stages found inside it."""
+    rules = load_rules()
+    inside_entities = [e for e in document.entities if _inside(start, end, e.start, e.end)]
+    dates = sorted(
+        (d for d in document.dates if d.value and _inside(start, end, d.start, d.end)), key=lambda d: d.start
+    )
+    return Claim(
+        id=f"{document.article.id}:{start}-{end}",
+        start=start,
+        end=end,
+        text=document.text[start:end],
+        score=round(float(score), 4),
+        source=claim_source(document.attributions, start, end),
+        quantities=[q.to_dict() for q in document.quantities if _inside(start, end, q.start, q.end)],
+        places=[e.to_dict() for e in inside_entities if is_place(e, rules)],
+        entities=[e.to_dict() for e in inside_entities if not is_place(e, rules)],
+        date=dates[0].value if dates else None,
+    )
+
+
+@register_stage("claims")
+class ClaimsStage:
+    """Score every sentence with the check-worthiness model; keep those at or above the threshold as claims."""
+
+    name: ClassVar[str] = "claims"
+    requires: ClassVar[tuple[str, ...]] = ("doc", "entities", "quantities", "dates", "attributions")
+    provides: ClassVar[tuple[str, ...]] = ("claims",)
+
+    def __init__(
+        self,
+        *,
+        model: str = "checkworthiness",
+        threshold: float | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        min_words: int = 4,
+        max_heading_words: int = 25,
+    ) -> None:
+        self.model = load_checkworthiness(model)
+        # Default: the model's threshold, tuned on CheckThat! 2024 dev for positive-class F1 (see config.json).
+        self.threshold = float(self.model.config["threshold"]) if threshold is None else threshold
+        self.batch_size = batch_size
+        self.min_words = min_words
+        self.max_heading_words = max_heading_words
+
+    def __call__(self, docs: Sequence[Document]) -> None:
+        units: list[tuple[Document, int, int]] = []
+        for document in docs:
+            if document.doc is None:
+                continue
+            ranges = candidate_sentences(
+                document.doc, min_words=self.min_words, max_heading_words=self.max_heading_words
+            )
+            units.extend((document, start, end) for start, end in ranges)
+        scores = score_sentences([d.text[s:e] for d, s, e in units], model=self.model, batch_size=self.batch_size)
+        for document in docs:
+            document.claims = []
+        for (document, start, end), score in zip(units, scores, strict=True):
+            if score >= self.threshold:
+                document.claims.append(build_claim(document, start, end, float(score)))

@@ -1,0 +1,307 @@
+"""Train the check-worthiness model (CheckThat! 2024 Task 1, English) and its n-gram baseline.
+
+Data: ``../shared/datasets/checkthat2024-task1-en`` (official splits as distributed): train on ``train``, choose the
+epoch and the decision threshold on ``dev``, report positive-class F1 (the official metric) on ``dev`` and
+``dev-test``.
+
+1. Baseline: TF-IDF word 1-3-grams + logistic regression (class-balanced), threshold tuned on dev.
+2. Model: all-MiniLM-L6-v2 + a 2-way classification head, fine-tuned end to end (fixed seed, length-bucketed
+   batches). After every epoch the dev F1 at the best threshold is measured; the best epoch is kept.
+3. Export: ONNX fp32 -> int8 (dynamic, per channel) with ``training.common.export_onnx_int8``. Both ONNX models are
+   scored with the runtime code of the ``claims`` stage; the int8 threshold is tuned on dev and written to
+   ``src/crosscheck/models/checkworthiness/config.json``.
+
+Run (about 25 minutes on 2 CPU cores)::
+
+    python -m training.checkworthiness.train            # everything, writes the model
+    python -m training.checkworthiness.train --baseline-only
+
+Figures are printed and written to ``training/runs/checkworthiness/figures.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import shutil
+import time
+from typing import Any
+
+import numpy as np
+
+from crosscheck.evaluate.checkworthiness import (
+    LabelledSentence,
+    best_threshold,
+    positive_prf,
+    read_checkthat_tsv,
+    split_path,
+)
+from training.common import DATASETS, ROOT, export_onnx_int8, minilm_dir, seed_everything
+
+SEED = 13
+MAX_LENGTH = 96  # covers 99.8% of training sentences (MiniLM word pieces incl. [CLS]/[SEP])
+BATCH_SIZE = 32
+LEARNING_RATE = 5e-5
+WARMUP_SHARE = 0.06
+EPOCHS = 3
+RUN_DIR = ROOT / "training" / "runs" / "checkworthiness"
+MODEL_DIR = ROOT / "src" / "crosscheck" / "models" / "checkworthiness"
+
+
+def load_splits() -> dict[str, list[LabelledSentence]]:
+    return {split: read_checkthat_tsv(split_path(split, root=DATASETS)) for split in ("train", "dev", "dev-test")}
+
+
+def prf_dict(gold: list[bool], scores: np.ndarray, threshold: float) -> dict[str, Any]:
+    prf = positive_prf(gold, [bool(s >= threshold) for s in scores])
+    return {"threshold": threshold, **prf.to_dict()}
+
+
+def report(
+    name: str,
+    splits: dict[str, list[LabelledSentence]],
+    dev_scores: np.ndarray,
+    test_scores: np.ndarray,
+    *,
+    threshold: float | None = None,
+) -> dict[str, Any]:
+    """Tune the threshold on dev (unless given), score dev and dev-test at it, print and return the figures."""
+    dev_gold = [s.label for s in splits["dev"]]
+    test_gold = [s.label for s in splits["dev-test"]]
+    if threshold is None:
+        threshold, _ = best_threshold(dev_gold, [float(s) for s in dev_scores])
+    out = {"dev": prf_dict(dev_gold, dev_scores, threshold), "dev-test": prf_dict(test_gold, test_scores, threshold)}
+    for split, fig in out.items():
+        print(
+            f"{name:>24} {split:>8}  thr {threshold:.2f}  P {fig['precision']:.4f}  R {fig['recall']:.4f}  "
+            f"F1 {fig['f1']:.4f}",
+            flush=True,
+        )
+    return out
+
+
+def train_baseline(splits: dict[str, list[LabelledSentence]]) -> dict[str, Any]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectoriser = TfidfVectorizer(ngram_range=(1, 3), min_df=2, sublinear_tf=True)
+    x_train = vectoriser.fit_transform([s.text for s in splits["train"]])
+    classifier = LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000, random_state=SEED)
+    classifier.fit(x_train, [s.label for s in splits["train"]])
+
+    def scores(split: str) -> np.ndarray:
+        return np.asarray(classifier.predict_proba(vectoriser.transform([s.text for s in splits[split]]))[:, 1])
+
+    return {
+        "tuned": report("tfidf+logreg", splits, scores("dev"), scores("dev-test")),
+        "at_0.5": report("tfidf+logreg @0.5", splits, scores("dev"), scores("dev-test"), threshold=0.5),
+    }
+
+
+def batches(lengths: list[int], rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar lengths: shuffle, sort within pools of 50 batches, shuffle the batches."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = BATCH_SIZE * 50
+    out: list[list[int]] = []
+    for begin in range(0, len(order), pool):
+        chunk = sorted(order[begin : begin + pool], key=lambda i: lengths[i])
+        out.extend(chunk[i : i + BATCH_SIZE] for i in range(0, len(chunk), BATCH_SIZE))
+    rng.shuffle(out)
+    return out
+
+
+def torch_scores(model: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
+    import torch
+
+    model.eval()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    scores = np.zeros(len(texts), dtype=np.float32)
+    with torch.no_grad():
+        for begin in range(0, len(order), 64):
+            idx = order[begin : begin + 64]
+            enc = tokenizer(
+                [texts[i] for i in idx],
+                truncation=True,
+                max_length=MAX_LENGTH,
+                padding=True,
+                return_tensors="pt",
+                return_token_type_ids=False,
+            )
+            logits = model(**enc).logits
+            scores[idx] = torch.softmax(logits, dim=-1)[:, 1].numpy()
+    return scores
+
+
+def train_model(splits: dict[str, list[LabelledSentence]], *, epochs: int) -> tuple[Any, Any, dict[str, Any]]:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+    torch.set_num_threads(1)
+    seed_everything(SEED)
+    base = minilm_dir()
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=2)
+    train = splits["train"]
+    encoded = tokenizer([s.text for s in train], truncation=True, max_length=MAX_LENGTH, return_token_type_ids=False)
+    ids: list[list[int]] = encoded["input_ids"]
+    labels = torch.tensor([int(s.label) for s in train])
+    rng = random.Random(SEED)
+    steps_per_epoch = math.ceil(len(train) / BATCH_SIZE)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(
+        optimiser, int(WARMUP_SHARE * steps_per_epoch * epochs), steps_per_epoch * epochs
+    )
+    history: list[dict[str, Any]] = []
+    best: tuple[float, int, dict[str, Any]] | None = None
+    for epoch in range(1, epochs + 1):
+        model.train()
+        started = time.time()
+        total = 0.0
+        for step, batch in enumerate(batches([len(x) for x in ids], rng), start=1):
+            width = max(len(ids[i]) for i in batch)
+            input_ids = torch.zeros((len(batch), width), dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
+                mask[row, : len(ids[i])] = 1
+            loss = model(input_ids=input_ids, attention_mask=mask, labels=labels[batch]).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            schedule.step()
+            optimiser.zero_grad()
+            total += float(loss)
+            if step % 100 == 0:
+                print(
+                    f"epoch {epoch} step {step}/{steps_per_epoch} loss {total / step:.4f} "
+                    f"({time.time() - started:.0f}s)",
+                    flush=True,
+                )
+        dev_scores = torch_scores(model, tokenizer, [s.text for s in splits["dev"]])
+        test_scores = torch_scores(model, tokenizer, [s.text for s in splits["dev-test"]])
+        figures = report(f"minilm torch epoch {epoch}", splits, dev_scores, test_scores)
+        history.append({"epoch": epoch, "loss": total / steps_per_epoch, "seconds": time.time() - started, **figures})
+        if best is None or figures["dev"]["f1"] > best[0]:
+            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best = (figures["dev"]["f1"], epoch, state)
+    assert best is not None
+    model.load_state_dict(best[2])
+    print(f"best epoch on dev: {best[1]} (dev F1 {best[0]:.4f})", flush=True)
+    return model, tokenizer, {"history": history, "best_epoch": best[1]}
+
+
+def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, Any]:
+    """Export to ONNX fp32 and int8, score both with the runtime code, write the shipped model folder."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from crosscheck.analyze.claims import score_sentences
+    from crosscheck.models.runtime import load_onnx_model
+
+    # Export through the eager attention path (plain ops that ONNX opset 17 covers).
+    eager = AutoModelForSequenceClassification.from_pretrained(
+        str(minilm_dir()), num_labels=2, attn_implementation="eager"
+    )
+    eager.load_state_dict(model.state_dict())
+
+    class Logits(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    out_dir = RUN_DIR / "onnx"
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
+    export_onnx_int8(
+        Logits(eager),
+        out_dir,
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        example_inputs=example,
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "tokens"},
+            "attention_mask": {0: "batch", 1: "tokens"},
+            "logits": {0: "batch"},
+        },
+        tokenizer_json=minilm_dir() / "tokenizer.json",
+        keep_fp32=True,
+    )
+    config = {"labels": ["No", "Yes"], "positive_label": "Yes", "max_length": MAX_LENGTH, "pad_id": 0}
+    figures: dict[str, Any] = {}
+    fp32_dir = RUN_DIR / "onnx-fp32"
+    if fp32_dir.exists():
+        shutil.rmtree(fp32_dir)
+    fp32_dir.mkdir(parents=True)
+    shutil.move(out_dir / "model.fp32.onnx", fp32_dir / "model.onnx")
+    shutil.copy(out_dir / "tokenizer.json", fp32_dir / "tokenizer.json")
+    scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, folder in (("onnx fp32", fp32_dir), ("onnx int8", out_dir)):
+        (folder / "config.json").write_text(json.dumps(config))
+        onnx_model = load_onnx_model(str(folder), threads=1)
+        scores[name] = tuple(
+            score_sentences([s.text for s in splits[k]], model=onnx_model) for k in ("dev", "dev-test")
+        )
+        figures[name] = report(name, splits, *scores[name])
+    threshold = figures["onnx int8"]["dev"]["threshold"]
+    figures["onnx int8 at fp32 threshold"] = report(
+        "onnx int8 @fp32 thr", splits, *scores["onnx int8"], threshold=figures["onnx fp32"]["dev"]["threshold"]
+    )
+    MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    shutil.copy(out_dir / "model.onnx", MODEL_DIR / "model.onnx")
+    shutil.copy(out_dir / "tokenizer.json", MODEL_DIR / "tokenizer.json")
+    shipped = {
+        **config,
+        "threshold": threshold,
+        "threshold_tuning": "maximises positive-class F1 of this int8 model on CheckThat! 2024 English dev "
+        "(0.01 grid, ties to the value nearest 0.5)",
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2",
+        "training_data": "CheckThat! 2024 Task 1 English train",
+        "date": "2026-11-22",
+    }
+    (MODEL_DIR / "config.json").write_text(json.dumps(shipped, indent=2) + "\n")
+    figures["size_bytes"] = (MODEL_DIR / "model.onnx").stat().st_size
+    print(f"wrote {MODEL_DIR} (model.onnx {figures['size_bytes'] / 1e6:.1f} MB, threshold {threshold:.2f})")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline-only", action="store_true")
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--export-only", action="store_true", help="export the saved best checkpoint again")
+    args = parser.parse_args()
+    splits = load_splits()
+    print({k: (len(v), sum(s.label for s in v)) for k, v in splits.items()}, flush=True)
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    figures: dict[str, Any] = {"baseline": train_baseline(splits)}
+    checkpoint = RUN_DIR / "best.pt"
+    if args.export_only:
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        model = AutoModelForSequenceClassification.from_pretrained(str(minilm_dir()), num_labels=2)
+        model.load_state_dict(torch.load(checkpoint))
+        previous = RUN_DIR / "figures.json"
+        if previous.exists():
+            figures["training"] = json.loads(previous.read_text()).get("training")
+        figures.update(export(model, splits))
+    elif not args.baseline_only:
+        import torch
+
+        model, _tokenizer, training = train_model(splits, epochs=args.epochs)
+        torch.save(model.state_dict(), checkpoint)
+        figures["training"] = training
+        (RUN_DIR / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+        figures.update(export(model, splits))
+    (RUN_DIR / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
