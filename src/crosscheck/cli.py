@@ -285,3 +285,37 @@ def stages() -> None:
 
     for name, requires, provides in stage_info():
         click.echo(f"{name:12} requires {', '.join(requires) or '-':30} provides {', '.join(provides)}")
+
+
+@main.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="The summary as JSON.")
+def summary(db_path: str, as_json: bool) -> None:
+    """A readable summary of the corpus: per article, then places, sources, techniques and equipment."""
+    from .report import corpus_summary
+
+    with _open(db_path) as store:
+        report = corpus_summary(store)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    stats = report["stats"]
+    click.echo(
+        f"\n{stats['articles']} articles ({stats['analyzed']} analysed), {stats['duplicates']} duplicates, "
+        f"{stats['skipped']} skipped inputs, {stats['claims']} check-worthy claims"
+    )
+    for a in report["articles"]:
+        click.echo(f"\n{a['id']}  {a['title']}")
+        click.echo(
+            f"  {a['words']} words, {a['removed']} boilerplate pieces removed; {a['entities']} entities, "
+            f"{a['quantities']} quantities, {a['attributions']} attributions, {a['claims']} claims, "
+            f"{a['techniques']} technique spans"
+        )
+        if a["top_claim"]:
+            click.echo(f"  top claim: {a['top_claim'][:150]!r}")
+    _echo_section(
+        "Places", [f"{p['place']} ×{p['mentions']} ({p['lat']:.3f}, {p['lon']:.3f})" for p in report["places"]]
+    )
+    _echo_section("Sources", [f"{s} ×{n}" for s, n in report["sources"]])
+    _echo_section("Persuasion techniques", [f"{t} ×{n}" for t, n in report["techniques"]])
+    _echo_section("Units and equipment", [f"{e} ×{n}" for e, n in report["equipment"]])
