@@ -2,3 +2,6 @@
 
 from . import parse  # noqa: F401
 from . import claims  # noqa: F401
+from . import entities  # noqa: F401
+from . import quantities  # noqa: F401
+from . import dates  # noqa: F401
