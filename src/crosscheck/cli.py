@@ -319,3 +319,7 @@ def summary(db_path: str, as_json: bool) -> None:
     _echo_section("Sources", [f"{s} ×{n}" for s, n in report["sources"]])
     _echo_section("Persuasion techniques", [f"{t} ×{n}" for t, n in report["techniques"]])
     _echo_section("Units and equipment", [f"{e} ×{n}" for e, n in report["equipment"]])
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,7 @@ The cascade, in order:
 5. Mark leading category labels (up to three short lines before the title) and repeats of the title.
 6. Score the remaining lines with a stop-word density classifier in the manner of jusText (Pomikálek 2011), for
    general web pages turned into text (menus, footers): long lines dense in stop words are story; short or
-   stop-word-poor lines take the class of their neighbours. This step never removes a line of 10 or more words
+   stop-word-poor lines take the class of their neighbours. This step never removes a line of 6 or more words
    that ends like a sentence.
 """
 
@@ -41,7 +41,7 @@ LENGTH_HIGH = 200
 STOPWORDS_LOW = 0.30
 STOPWORDS_HIGH = 0.32
 #: A line this long (in words) that ends with sentence punctuation is never removed by the density step.
-SENTENCE_SAFE_WORDS = 10
+SENTENCE_SAFE_WORDS = 6
 #: Teaser headlines and labels: lines at most this many words without a full stop.
 HEADLINE_MAX_WORDS = 25
 
