@@ -220,6 +220,20 @@ def test_human_size() -> None:
     ]
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n\t"), min_size=1).filter(
+        lambda t: t.strip() and not t.startswith("\ufeff")  # a leading U+FEFF is a byte-order mark
+    ),
+    st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-32"]),
+)
+def test_any_text_in_a_unicode_encoding_reads_back_exactly(text: str, encoding: str) -> None:
+    from crosscheck.ingest.readers.text import read_text
+
+    article = read_text(text.encode(encoding), origin="t")
+    assert isinstance(article, Article) and article.raw == text
+
+
 # --- HTML -----------------------------------------------------------------------------------------------------------
 
 

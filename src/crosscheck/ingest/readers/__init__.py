@@ -247,8 +247,12 @@ def _walk(
 
 def _read_stdin(options: IngestOptions) -> Iterator[Item]:
     """Standard input, read up to the cap; its origin names the content (``stdin:<sha256 prefix>``)."""
+    stdin = getattr(sys.stdin, "buffer", None)
+    if stdin is None:
+        yield Skipped(origin="stdin", reason="no standard input to read", code=errors.SKIP_UNREADABLE)
+        return
     try:
-        data = read_capped(sys.stdin.buffer, options.max_bytes)
+        data = read_capped(stdin, options.max_bytes)
     except OSError as exc:
         yield _unreadable("stdin", exc)
         return

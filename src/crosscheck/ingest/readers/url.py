@@ -42,7 +42,8 @@ def _failed(url: str, reason: str) -> Skipped:
 
 
 def fetch(url: str, options: IngestOptions) -> Fetched | Skipped:
-    """GET a URL within ``options.fetch_timeout`` seconds in all (connection, each read, and the whole body).
+    """GET a URL. ``options.fetch_timeout`` limits each network wait (connecting, each read) and the whole body
+    read: reading stops, as a timeout, once that many seconds have passed since the request.
 
     Every failure is a Skipped: fetch-failed (DNS, refused, timeout, HTTP 4xx/5xx, bad URL) or too-large (a declared
     or actual body over ``max_bytes``; reading stops at the cap).
