@@ -91,17 +91,17 @@ def _rules() -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=32)
-def stopwords(language: str | None) -> frozenset[str]:
-    """Stop words for a language from spaCy's language data (English when unknown or unsupported)."""
-    from spacy.util import get_lang_class
+@lru_cache(maxsize=1)
+def _stopword_table() -> dict[str, frozenset[str]]:
+    # Built from spaCy's language data by training/stopwords/build.py, so cleaning never has to import spaCy.
+    data = json.loads(resources.files("crosscheck.data").joinpath("stopwords.json").read_text("utf-8"))
+    return {lang: frozenset(words) for lang, words in data.items()}
 
-    for lang in (language or "en", "en"):
-        try:
-            return frozenset(w.lower() for w in get_lang_class(lang).Defaults.stop_words)
-        except Exception:
-            continue
-    return frozenset()
+
+def stopwords(language: str | None) -> frozenset[str]:
+    """Stop words for a language (English when unknown or not in the table)."""
+    table = _stopword_table()
+    return table.get(language or "en", table["en"])
 
 
 def split_lines(raw: str) -> list[_Line]:
