@@ -103,6 +103,9 @@ def ingest(
     from .ingest import ingest as run_ingest
     from .ingest.options import DEFAULT_MAX_BYTES
 
+    if "-" in inputs and sys.stdin.isatty():
+        raise click.UsageError("'-' reads articles from standard input, but nothing is piped in")
+
     options = IngestOptions(
         max_bytes=max_bytes or DEFAULT_MAX_BYTES,
         fields=FieldMap(

@@ -13,7 +13,7 @@ from .store import Store, StoredArticle
 
 FORMATS = ("jsonl", "csv", "parquet")
 #: Flat columns, then nested ones (JSON text in CSV and Parquet).
-FLAT_FIELDS = ("id", "url", "outlet", "title", "published", "language", "status", "text")
+FLAT_FIELDS = ("id", "url", "outlet", "title", "published", "fetched", "language", "status", "text")
 NESTED_FIELDS = ("removed", "entities", "quantities", "dates", "attributions", "claims", "techniques", "links")
 
 
@@ -26,6 +26,7 @@ def article_record(store: Store, article: StoredArticle) -> dict[str, Any]:
         "outlet": article.outlet,
         "title": article.title,
         "published": article.published,
+        "fetched": article.fetched,
         "language": article.language,
         "status": article.status,
         "text": article.text,

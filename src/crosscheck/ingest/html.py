@@ -30,6 +30,9 @@ _BLOCK = {
 }  # fmt: skip
 
 
+_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+
+
 @dataclass(frozen=True)
 class Extracted:
     text: str
@@ -43,7 +46,8 @@ class Extracted:
 def parse_html(html: str) -> Any:
     """A forgiving lxml tree (malformed markup is repaired, never fatal), or None when nothing parses."""
     try:
-        return lxml.html.document_fromstring(html.encode("utf-8", "replace"))
+        # The readers already decoded the page: parse it as UTF-8 whatever its <meta charset> says.
+        return lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=_PARSER)
     except (etree.ParserError, ValueError):
         return None
 
@@ -99,11 +103,12 @@ def _bare(html: str, url: str | None, *, fast: bool) -> dict[str, Any]:
         with_metadata=True,
         include_comments=False,
         include_tables=True,
-        as_dict=True,
         # Dates from the page's markup and URL only: the extensive text search costs more than the extraction.
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
-    return result if isinstance(result, dict) else {}
+    if result is None:
+        return {}
+    return result if isinstance(result, dict) else dict(result.as_dict())
 
 
 def extract_html(html: str, *, url: str | None = None) -> Extracted:

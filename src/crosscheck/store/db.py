@@ -30,6 +30,7 @@ class StoredArticle:
     outlet: str | None
     title: str | None
     published: str | None
+    fetched: str | None
     language: str | None
     raw_format: str
     raw: str
@@ -47,6 +48,7 @@ class StoredArticle:
             title=self.title,
             outlet=self.outlet,
             published=self.published,
+            fetched=self.fetched,
             language=self.language,
             text=self.text,
             removed=list(self.removed),
@@ -56,7 +58,8 @@ class StoredArticle:
 
 
 _ARTICLE_COLUMNS = (
-    "id, hash, origin, url, outlet, title, published, language, raw_format, raw, text, removed, status, ingested_at"
+    "id, hash, origin, url, outlet, title, published, fetched, language, raw_format, raw, text, removed, status, "
+    "ingested_at"
 )
 
 
@@ -151,7 +154,7 @@ class Store:
                 return "duplicate"
             self.conn.execute(
                 f"INSERT INTO articles({_ARTICLE_COLUMNS.replace(', status, ingested_at', '')}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     article.id,
                     article.hash,
@@ -160,6 +163,7 @@ class Store:
                     article.outlet,
                     article.title,
                     article.published,
+                    article.fetched,
                     article.language,
                     article.raw_format,
                     article.raw,

@@ -16,6 +16,7 @@ MIGRATIONS: list[str] = [
         outlet      TEXT,
         title       TEXT,
         published   TEXT,
+        fetched     TEXT,                       -- when it was crawled (WARC-Date, fetch time), if known
         language    TEXT,
         raw_format  TEXT NOT NULL,
         raw         TEXT NOT NULL,
