@@ -11,7 +11,10 @@ Methods scored (all on the same pages):
 - ``text-cleaner``: every visible line, then Crosscheck's plain-text cleaner (how a page that arrives as text fares);
 - ``trafilatura``: trafilatura's standard mode (with its fallback extractors);
 - ``trafilatura-fast``: trafilatura's fast mode (no fallbacks);
-- ``crosscheck-html``: what ``crosscheck ingest`` does with an HTML page (fast mode, then the cleaner's pattern steps).
+- ``crosscheck-html``: what ``crosscheck ingest`` does with an HTML page (fast mode, then the cleaner's pattern,
+  list and bio steps).
+
+Every page is decoded as the HTML reader decodes it (BOM, ``<meta charset>``, detection), then given to each method.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 import click
 
+from ..ingest.readers.decode import decode_html
 from . import eval_group
 
 METHODS = ("visible-text", "text-cleaner", "trafilatura", "trafilatura-fast", "crosscheck-html")
@@ -97,7 +101,7 @@ def load_pages(data_dir: Path, *, limit: int | None = None) -> Iterator[tuple[st
         if not page.exists():
             continue
         with gzip.open(page, "rb") as handle:
-            html = handle.read().decode("utf-8", "replace")
+            html = decode_html(handle.read())  # as the HTML reader decodes a page
         yield entry["file"], html, list(entry.get("with") or []), list(entry.get("without") or [])
         count += 1
         if limit is not None and count >= limit:

@@ -300,9 +300,10 @@ def _one_pass(lines: list[_Line], language: str | None, density: bool) -> _Line 
         ln.kind = _furniture_kind(ln)
     _mark_lists(lines)
     _mark_bio(lines)
+    if not density:  # extracted text: an extractor already separated the title and the page head
+        return None
     title = _mark_head(lines)
-    if density:
-        _density_classes(lines, language, title)
+    _density_classes(lines, language, title)
     return title
 
 
@@ -311,7 +312,8 @@ def clean_text(raw: str, *, language: str | None = None, density: bool = True) -
 
     Steps 2-6 depend on context (neighbouring lines, what comes first), so they run again over the lines the previous
     pass kept until a pass removes nothing: cleaning is then idempotent, ``clean_text(clean_text(x).text)`` keeps
-    every line. ``density=False`` skips the stop-word density step (step 6), for text an HTML extractor cleaned.
+    every line. ``density=False`` is for text an HTML extractor already cleaned: it skips steps 5 and 6 (the page
+    head and the stop-word density), which only cost recall there (docs/evaluation.md).
     """
     lines = split_lines(raw)
     live = lines
