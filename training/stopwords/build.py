@@ -11,42 +11,10 @@ from pathlib import Path
 from spacy.util import get_lang_class
 
 #: Languages of the pages Crosscheck expects: European languages, Russian and Ukrainian, and a few neighbours.
-LANGUAGES = [
-    "en",
-    "de",
-    "fr",
-    "es",
-    "it",
-    "pt",
-    "nl",
-    "ru",
-    "uk",
-    "pl",
-    "cs",
-    "sk",
-    "sl",
-    "hr",
-    "sr",
-    "bg",
-    "ro",
-    "hu",
-    "fi",
-    "sv",
-    "da",
-    "nb",
-    "et",
-    "lv",
-    "lt",
-    "el",
-    "tr",
-    "ar",
-    "he",
-    "fa",
-    "be",
-    "ka",
-    "hy",
-    "az",
-]
+LANGUAGES = (
+    "en", "de", "fr", "es", "it", "pt", "nl", "ru", "uk", "pl", "cs", "sk", "sl", "hr", "sr", "bg", "ro",
+    "hu", "fi", "sv", "da", "nb", "et", "lv", "lt", "el", "tr", "ar", "he", "fa", "be", "ka", "hy", "az",
+)  # fmt: skip
 OUT = Path(__file__).resolve().parents[2] / "src" / "crosscheck" / "data" / "stopwords.json"
 
 
