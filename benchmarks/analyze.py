@@ -88,8 +88,9 @@ def _run_pipeline(texts: list[str], stages: list[str]) -> dict[str, Any]:
     skipped: dict[str, str] = {}
     if stages and stages[0] == "all":
         # every registered stage that loads here (a stage whose model is not built yet is reported, not run)
-        from crosscheck.analyze.pipeline import _REGISTRY, Pipeline, check_order
+        from crosscheck.analyze.pipeline import _REGISTRY, Pipeline, check_order, registered_stages
 
+        registered_stages()  # imports the stage modules
         built = []
         for name in _order(sorted(_REGISTRY)):
             try:
