@@ -36,5 +36,12 @@ def parsed(split: str) -> tuple[list[GoldArticle], list[Doc]]:
 if __name__ == "__main__":
     for name in sys.argv[1:] or ["dev", "train"]:
         arts, ds = parsed(name)
-        print(name, len(arts), "articles", sum(len(a.attributions) for a in arts), "relations",
-              sum(len(list(d.sents)) for d in ds), "sentences")
+        print(
+            name,
+            len(arts),
+            "articles",
+            sum(len(a.attributions) for a in arts),
+            "relations",
+            sum(len(list(d.sents)) for d in ds),
+            "sentences",
+        )

@@ -58,7 +58,9 @@ def fit(rows: Sequence[tuple[Candidate, int]], c: float) -> CueModel:
     y = [label for _, label in rows]
     clf = LogisticRegression(C=c, max_iter=2000, solver="lbfgs")
     clf.fit(x, y)
-    weights = {name: float(w) for name, w in zip(vec.get_feature_names_out(), clf.coef_[0], strict=True) if abs(w) > 1e-6}
+    weights = {
+        name: float(w) for name, w in zip(vec.get_feature_names_out(), clf.coef_[0], strict=True) if abs(w) > 1e-6
+    }
     return CueModel(weights=weights, bias=float(clf.intercept_[0]), threshold=0.5)
 
 

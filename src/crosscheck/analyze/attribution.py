@@ -207,7 +207,7 @@ def _paragraph_cut(doc: Doc, rng: tuple[int, int], anchor: int) -> tuple[int, in
 
 
 def _token_span(doc: Doc, rng: tuple[int, int] | None) -> Span | None:
-    if rng is None:
+    if rng is None or rng[1] <= rng[0]:
         return None
     trimmed = _trim(doc, *rng)
     return _char_span(doc, *trimmed) if trimmed else None
@@ -429,9 +429,7 @@ def _verb_candidate(
         feats.append("cue_multi")
     return Candidate(
         cue_head=verb.i,
-        attribution=Attribution(
-            source=source_span, cue=_char_span(doc, *cue), content=content_span, kind=kind
-        ),
+        attribution=Attribution(source=source_span, cue=_char_span(doc, *cue), content=content_span, kind=kind),
         features=feats,
     )
 
@@ -472,7 +470,8 @@ def _according_candidates(
             else:
                 size_before = before[1] - before[0] if before else 0
                 size_after = after[1] - after[0] if after else 0
-                content = _char_span(doc, *(before if size_before >= size_after else after)) if (before or after) else None  # type: ignore[misc]
+                side = before if size_before >= size_after else after
+                content = _token_span(doc, _paragraph_cut(doc, side, cue[0])) if side else None
             if content is None:
                 continue
             out.append(
@@ -515,15 +514,14 @@ def decode(scored: Sequence[Candidate], *, threshold: float) -> list[Attribution
         if cand.score < threshold:
             continue
         a = cand.attribution
-        clash = False
-        for other in kept:
-            b = other.attribution
-            if _overlaps(a.cue, b.cue) or _inside(a.cue, b.content) or _inside(a.cue, b.source):
-                clash = True
-            elif _inside(b.cue, a.content) or _inside(b.cue, a.source):
-                clash = True
-            if clash:
-                break
+        clash = any(
+            _overlaps(a.cue, o.attribution.cue)
+            or _inside(a.cue, o.attribution.content)
+            or _inside(a.cue, o.attribution.source)
+            or _inside(o.attribution.cue, a.content)
+            or _inside(o.attribution.cue, a.source)
+            for o in kept
+        )
         if not clash:
             kept.append(cand)
     kept.sort(key=lambda c: c.attribution.cue.start if c.attribution.cue else c.attribution.content.start)
@@ -544,7 +542,9 @@ def score_candidates(cands: Sequence[Candidate], model: CueModel) -> None:
         cand.score = 1.0 if cand.features == ["according_to"] else model.score(cand.features)
 
 
-def extract_attributions(doc: Doc, *, model: CueModel | None = None, threshold: float | None = None) -> list[Attribution]:
+def extract_attributions(
+    doc: Doc, *, model: CueModel | None = None, threshold: float | None = None
+) -> list[Attribution]:
     """The attributions of one parsed document: "according to" phrases, plus verb cues the classifier accepts."""
     model = model or load_cue_model()
     cands = candidates(doc)

@@ -35,7 +35,7 @@ from typing import Literal, TypeVar
 import click
 
 from ..article import Attribution, Span
-from . import eval_group
+from . import datasets_dir, eval_group
 
 Mode = Literal["exact", "lenient", "overlap"]
 MODES: tuple[Mode, ...] = ("exact", "lenient", "overlap")
@@ -236,11 +236,7 @@ def evaluate_polnear(split_dir: Path, *, limit: int | None = None) -> dict[Mode,
 
 def default_dev_dir() -> Path:
     """PolNeAR dev under the shared datasets (``CROSSCHECK_DATASETS`` or ``<repo>/../shared/datasets``)."""
-    import os
-
-    root = os.environ.get("CROSSCHECK_DATASETS")
-    base = Path(root) if root else Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
-    return base / "polnear" / "data" / "dev"
+    return datasets_dir() / "polnear" / "data" / "dev"
 
 
 def format_table(scores: dict[Mode, dict[str, PRF]]) -> str:
@@ -249,7 +245,8 @@ def format_table(scores: dict[Mode, dict[str, PRF]]) -> str:
     for mode, by_key in scores.items():
         for key, prf in by_key.items():
             lines.append(
-                f"| {mode} | {key} | {prf.precision:.3f} | {prf.recall:.3f} | {prf.f1:.3f} | {prf.n_pred} | {prf.n_gold} |"
+                f"| {mode} | {key} | {prf.precision:.3f} | {prf.recall:.3f} | {prf.f1:.3f} "
+                f"| {prf.n_pred} | {prf.n_gold} |"
             )
     return "\n".join(lines)
 
