@@ -57,6 +57,7 @@ def prepare_article(article: Article, options: IngestOptions | None = None) -> A
         article.published = normalise_date(article.published) or normalise_date(extracted.published)
         article.url = article.url or extracted.url
         article.outlet = article.outlet or extracted.sitename or outlet_from_url(article.url)
+        article.language = article.language or extracted.language
         article.removed = []  # offsets into the HTML would not help anyone; the raw HTML is kept
     else:
         article.language = article.language or detect_language(article.raw)
@@ -70,8 +71,7 @@ def prepare_article(article: Article, options: IngestOptions | None = None) -> A
         code = errors.SKIP_NO_TEXT if article.raw_format == "html" else errors.SKIP_EMPTY
         what = "no main text found in the page" if article.raw_format == "html" else "no story text left after cleaning"
         return Skipped(origin=article.origin, reason=f"{what} ({len(article.text.strip())} characters)", code=code)
-    if article.raw_format == "html" or not article.language:
-        article.language = article.language or detect_language(article.text)
+    article.language = article.language or detect_language(article.text)
     article.finalise_ids()
     return article
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -64,13 +64,26 @@ class _Line:
     blank_before: bool
     kind: str | None = None  # set when the line is boilerplate
 
-    @property
+    # Cached: the fixed-point passes of clean_text look at the same lines again.
+    @cached_property
     def words(self) -> int:
         return len(self.text.split())
 
-    @property
+    @cached_property
     def ends_sentence(self) -> bool:
         return bool(_SENTENCE_END.search(self.text)) and not _ELLIPSIS_END.search(self.text)
+
+    @cached_property
+    def furniture(self) -> str | None:
+        return _furniture_kind(self)
+
+    @cached_property
+    def norm(self) -> str:
+        return _norm(self.text)
+
+    @cached_property
+    def lower_words(self) -> list[str]:
+        return _WORD.findall(self.text.lower())
 
 
 @dataclass
@@ -83,9 +96,18 @@ class Cleaned:
 @lru_cache(maxsize=1)
 def _rules() -> dict[str, Any]:
     data = json.loads(resources.files("crosscheck.data").joinpath("boilerplate.json").read_text("utf-8"))
+    line = [(kind, re.compile(p, re.IGNORECASE)) for kind, pats in data["line"].items() for p in pats]
     return {
         "max_words": int(data["max_words"]),
-        "line": [(kind, re.compile(p, re.IGNORECASE)) for kind, pats in data["line"].items() for p in pats],
+        "line": line,
+        # A quick screen: one match of every anchored pattern at the line start, one search of the others; only a
+        # line that passes looks for its kind pattern by pattern.
+        "anchored": re.compile(
+            "|".join(f"(?:{p.pattern[1:]})" for _, p in line if p.pattern.startswith("^")), re.IGNORECASE
+        ),
+        "floating": re.compile(
+            "|".join(f"(?:{p.pattern})" for _, p in line if not p.pattern.startswith("^")), re.IGNORECASE
+        ),
         "list_header": [re.compile(p.rstrip("$") + r"\s*:?$", re.IGNORECASE) for p in data["list_header"]],
         "bio": [re.compile(p, re.IGNORECASE) for p in data["bio_cues"]],
     }
@@ -133,6 +155,8 @@ def _furniture_kind(line: _Line) -> str | None:
     rules = _rules()
     if line.words > rules["max_words"]:
         return None
+    if not (rules["anchored"].match(line.text) or rules["floating"].search(line.text)):
+        return None
     for kind, pattern in rules["line"]:
         if pattern.search(line.text):
             return str(kind)
@@ -160,11 +184,11 @@ def _mark_lists(lines: list[_Line]) -> None:
         while j < len(lines) and _is_teaser(lines[j]):
             if lines[j].kind is None:
                 lines[j].kind = "related"
-            members.add(_norm(lines[j].text))
+            members.add(lines[j].norm)
             j += 1
         # A headline right before the header that reappears in the list belongs to it.
         k = i - 1
-        while k >= 0 and lines[k].kind is None and not lines[k].ends_sentence and _norm(lines[k].text) in members:
+        while k >= 0 and lines[k].kind is None and not lines[k].ends_sentence and lines[k].norm in members:
             lines[k].kind = "related"
             k -= 1
         i = j
@@ -205,7 +229,7 @@ def _mark_head(lines: list[_Line]) -> _Line | None:
     if not live:
         return None
     first = live[0]
-    repeats = [ln for ln in live[1:] if _norm(ln.text) == _norm(first.text)]
+    repeats = [ln for ln in live[1:] if ln.norm == first.norm]
     looks_like_title = first.words <= HEADLINE_MAX_WORDS and (
         not first.ends_sentence or bool(repeats) or (first.words <= 12 and len(live) > 1 and live[1].words > 12)
     )
@@ -222,7 +246,7 @@ def _density_classes(lines: list[_Line], language: str | None, keep: _Line | Non
     live = [ln for ln in lines if ln.kind is None]
     classes: list[str] = []
     for ln in live:
-        words = _WORD.findall(ln.text.lower())
+        words = ln.lower_words
         density = sum(1 for w in words if w in stops) / len(words) if words else 0.0
         length = len(ln.text)
         if length < LENGTH_LOW:
@@ -297,7 +321,7 @@ MAX_PASSES = 5
 
 def _one_pass(lines: list[_Line], language: str | None, density: bool) -> _Line | None:
     for ln in lines:
-        ln.kind = _furniture_kind(ln)
+        ln.kind = ln.furniture
     _mark_lists(lines)
     _mark_bio(lines)
     if not density:  # extracted text: an extractor already separated the title and the page head

@@ -13,6 +13,7 @@ scores of each variant on trafilatura's evaluation pages.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ class Extracted:
     published: str | None = None
     sitename: str | None = None
     url: str | None = None
+    language: str | None = None  # as the page declares it (<html lang>), ISO 639-1
     method: str = "trafilatura-fast"
 
 
@@ -90,41 +92,96 @@ def html_to_text(html: str) -> str:
     return "\n".join(lines)
 
 
-def _bare(html: str, url: str | None, *, fast: bool) -> dict[str, Any]:
+#: Where pages keep their metadata, in order of trust (Open Graph, schema.org, Dublin Core, plain HTML).
+_META_XPATHS = {
+    "title": [
+        '//meta[@property="og:title"]/@content',
+        '//meta[@name="twitter:title"]/@content',
+        "//h1[1]//text()",
+        "//title/text()",
+    ],
+    "published": [
+        '//meta[@property="article:published_time"]/@content',
+        '//meta[@itemprop="datePublished"]/@content',
+        '//*[@itemprop="datePublished"]/@datetime',
+        '//meta[@name="pubdate" or @name="publishdate" or @name="publish-date" or @name="date"]/@content',
+        '//meta[@name="dc.date.issued" or @name="DC.date.issued" or @name="dcterms.created"]/@content',
+        '//meta[@property="og:published_time" or @name="sailthru.date" or @name="parsely-pub-date"]/@content',
+        "//article//time/@datetime",
+        "//time/@datetime",
+    ],
+    "sitename": ['//meta[@property="og:site_name"]/@content', '//meta[@name="application-name"]/@content'],
+    "url": ['//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'],
+    "language": [
+        "/html/@lang",
+        '//meta[@http-equiv="content-language"]/@content',
+        '//meta[@property="og:locale"]/@content',
+    ],
+}
+_JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+
+
+def html_metadata(tree: Any) -> dict[str, str | None]:
+    """Title, publication date (ISO date), site name and canonical URL from a page's markup (XPath only, no text
+    search, so it costs a small share of the extraction)."""
+    from .metadata import normalise_date
+
+    found: dict[str, str | None] = {}
+    for key, paths in _META_XPATHS.items():
+        found[key] = None
+        for path in paths:
+            values = [" ".join(str(v).split()) for v in tree.xpath(path)]
+            value = (
+                " ".join(v for v in values if v)
+                if key == "title" and path.startswith("//h1")
+                else next((v for v in values if v), None)
+            )
+            if value:
+                found[key] = value
+                break
+    if found["published"] is None:
+        for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+            match = _JSONLD_DATE.search(str(script))
+            if match:
+                found["published"] = match.group(1)
+                break
+    date = normalise_date(found["published"])
+    found["published"] = date[:10] if date else None
+    lang = (found["language"] or "").replace("_", "-").split("-")[0].lower()
+    found["language"] = lang if len(lang) == 2 and lang.isalpha() else None
+    return found
+
+
+def _bare(tree: Any, url: str | None, *, fast: bool) -> str:
     import trafilatura
 
-    tree = parse_html(html)
-    if tree is None:
-        return {}
     result = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        fast=fast,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        # Dates from the page's markup and URL only: the extensive text search costs more than the extraction.
-        date_extraction_params={"extensive_search": False, "original_date": True},
+        tree, url=url, fast=fast, with_metadata=False, include_comments=False, include_tables=True
     )
     if result is None:
-        return {}
-    return result if isinstance(result, dict) else dict(result.as_dict())
+        return ""
+    data = result if isinstance(result, dict) else result.as_dict()
+    return str(data.get("text") or "")
 
 
 def extract_html(html: str, *, url: str | None = None) -> Extracted:
     """Main text and metadata of a page (see the module docstring for the cascade)."""
-    doc = _bare(html, url, fast=True)
-    method = "trafilatura-fast"
-    if not (doc.get("text") or "").strip():
-        doc = _bare(html, url, fast=False)
-        method = "trafilatura"
-    if not (doc.get("text") or "").strip():
-        return Extracted(text=html_to_text(html), method="visible-text")
+    tree = parse_html(html)
+    if tree is None:
+        return Extracted(text="", method="unparsable")
+    meta = html_metadata(tree)  # before extraction, which prunes the tree in place
+    text, method = _bare(tree, url, fast=True), "trafilatura-fast"
+    if not text.strip():
+        fresh = parse_html(html)
+        text, method = (_bare(fresh, url, fast=False) if fresh is not None else ""), "trafilatura"
+    if not text.strip():
+        text, method = html_to_text(html), "visible-text"
     return Extracted(
-        text=doc.get("text") or "",
-        title=doc.get("title"),
-        published=doc.get("date"),
-        sitename=doc.get("sitename"),
-        url=doc.get("url") or url,
+        text=text,
+        title=meta["title"],
+        published=meta["published"],
+        sitename=meta["sitename"],
+        url=meta["url"] or url,
+        language=meta["language"],
         method=method,
     )

@@ -89,7 +89,7 @@ def date_from_text(text: str, *, window: int = TEXT_DATE_WINDOW) -> str | None:
 
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of the text's language (py3langid), or None for too little text."""
-    sample = text[:2000]  # enough for a stable guess; langid's cost grows with the length
+    sample = text[:300]  # enough for a stable guess on news prose; langid costs about 3 µs a byte
     if len(sample.split()) < 3:
         return None
     import py3langid
