@@ -110,9 +110,9 @@ def find_quotes(text: str, pairs: Sequence[tuple[str, str]]) -> list[tuple[int, 
                 break
             para_end = text.find("\n", start)
             para_end = len(text) if para_end < 0 else para_end
-            end = text.find(closer, start + 1)
+            end = text.find(closer, start + len(opener))
             if opener != closer:
-                again = text.find(opener, start + 1)
+                again = text.find(opener, start + len(opener))
                 if 0 <= again < (end if end >= 0 else len(text)) and again < para_end:
                     i = again  # a nested or stray opener: restart from it
                     continue
@@ -120,8 +120,8 @@ def find_quotes(text: str, pairs: Sequence[tuple[str, str]]) -> list[tuple[int, 
                 out.append((start, para_end))
                 i = para_end
             else:
-                out.append((start, end + 1))
-                i = end + 1
+                out.append((start, end + len(closer)))
+                i = end + len(closer)
     out.sort()
     merged: list[tuple[int, int]] = []
     for s, e in out:
@@ -142,7 +142,8 @@ def _trim(doc: Doc, start: int, end: int) -> tuple[int, int] | None:
     text_in = doc[start:end].text if end > start else ""
     opens = sum(text_in.count(c) for c in "“«„")
     closes = sum(text_in.count(c) for c in "”»")
-    keep_quotes = opens > 0 and opens == closes
+    straight = text_in.count('"')
+    keep_quotes = (opens > 0 and opens == closes) or (straight > 0 and straight % 2 == 0)
     while start < end and (doc[start].is_punct or doc[start].is_space):
         if keep_quotes and doc[start].text in _EDGE_QUOTES:
             break
@@ -283,7 +284,7 @@ def _adjacent_quote(
     """
     after = before = None
     i = cue[1]
-    while i < min(len(doc), cue[1] + 8):
+    while i < min(len(doc), cue[1] + 14):
         tok = doc[i]
         if qidx[i] >= 0:
             if tok.idx == quotes[qidx[i]][0]:
@@ -363,6 +364,11 @@ def _verb_candidate(
         found = _adjacent_quote(doc, text, verb, cue, quotes, qidx, allowed)
         if found is not None:
             content_chars, ctype = found
+            comp = children.get("ccomp")
+            if ctype == "quote_after" and comp is not None and qidx[comp.i] >= 0:
+                marks = [t for t in comp.children if t.dep_ == "mark" and t.i < comp.i and t.idx < content_chars[0]]
+                if marks:
+                    content_chars = (marks[0].idx, content_chars[1])
     if ctype is None and "ccomp" in children:
         c = children["ccomp"]
         exclude = set(range(*cue))
@@ -371,7 +377,10 @@ def _verb_candidate(
         content = _subtree_range(c, exclude=exclude)
         qi = qidx[c.i]
         if qi >= 0 and qidx[verb.i] != qi:
-            content_chars, content, ctype = quotes[qi], None, "ccomp_quote"
+            # A quotation inside (or around) the complement: "said that “...”", "said his plan would “...”".
+            sub = _token_span(doc, content)
+            lo = min(quotes[qi][0], sub.start) if sub else quotes[qi][0]
+            content_chars, content, ctype = (lo, max(quotes[qi][1], sub.end if sub else 0)), None, "ccomp_quote"
         else:
             ctype = "ccomp"
     if ctype is None and passive and agent is not None:
@@ -382,6 +391,11 @@ def _verb_candidate(
         if ctype is None and dep in children:
             exclude = set(range(*cue))
             content, ctype = _subtree_range(children[dep], exclude=exclude), dep
+            if dep == "dobj":
+                # "cited X as Y", "accused X of Y": the object's complement belongs to the content.
+                for child in sorted(verb.children, key=lambda t: t.i):
+                    if child.i == content[1] and (child.dep_ == "oprd" or child.lower_ in ("as", "of")):
+                        content = (content[0], child.right_edge.i + 1)
     if ctype is None:
         return None
     if content_chars is not None:
