@@ -12,6 +12,9 @@ For each sentence of the spaCy parse:
    A logistic-regression cue classifier (``models/attribution-cue/model.json``, trained on PolNeAR train by
    ``training/attribution/train.py``) scores each candidate from lexical and syntactic features; candidates at or
    above its threshold become attributions. Kind ``direct`` (quotation), ``passive`` (agent) or ``reported``.
+3. **Noun cues** with a that-clause ("Trump's claim that ...", "reports that ..."), scored by the same classifier;
+   the source is the possessor when there is one.
+4. **Decoding**: candidates are kept best first so that no token takes two roles (PolNeAR is univocal).
 
 Spans are character offsets into the article text; edge punctuation is trimmed (quotation marks kept with the
 quotation), following PolNeAR's conventions.
@@ -42,6 +45,7 @@ MODEL_FILE = Path(__file__).resolve().parent.parent / "models" / "attribution-cu
 @dataclass(frozen=True)
 class Lexicon:
     reporting_verbs: frozenset[str]
+    reporting_nouns: frozenset[str]
     according_to: tuple[tuple[str, ...], ...]
     quote_pairs: tuple[tuple[str, str], ...]
     subject_deps: frozenset[str]
@@ -55,6 +59,7 @@ def load_lexicon(path: Path = DATA_FILE) -> Lexicon:
     raw = json.loads(path.read_text(encoding="utf-8"))
     return Lexicon(
         reporting_verbs=frozenset(raw["reporting_verbs"]),
+        reporting_nouns=frozenset(raw["reporting_nouns"]),
         according_to=tuple(tuple(p) for p in raw["according_to"]),
         quote_pairs=tuple((a, b) for a, b in raw["quote_pairs"]),
         subject_deps=frozenset(raw["subject_deps"]),
@@ -448,6 +453,42 @@ def _verb_candidate(
     )
 
 
+def _noun_candidate(doc: Doc, noun: Token, lex: Lexicon) -> Candidate | None:
+    """A reporting noun with a that-clause: "Trump's claim that ...", "reports that ...", "the statement that ..."."""
+    comp = next(
+        (
+            c
+            for c in noun.children
+            if c.dep_ in ("acl", "ccomp", "relcl")
+            and c.i > noun.i
+            and any(m.dep_ == "mark" and m.lower_ == "that" for m in c.children)
+        ),
+        None,
+    )
+    if comp is None:
+        return None
+    rng = _subtree_range(comp)
+    content = _token_span(doc, _paragraph_cut(doc, rng, comp.i))
+    if content is None:
+        return None
+    poss = next((c for c in noun.children if c.dep_ == "poss"), None)
+    source = _token_span(doc, _source_range(poss, exclude={noun.i})) if poss is not None else None
+    lemma = noun.lemma_.lower()
+    feats = [
+        "bias_cand",
+        "noun_cue",
+        f"noun_lemma={lemma}",
+        f"noun_lex={lemma in lex.reporting_nouns}",
+        f"noun_dep={noun.dep_}",
+        f"noun_src={poss is not None}",
+    ]
+    return Candidate(
+        cue_head=noun.i,
+        attribution=Attribution(source=source, cue=_char_span(doc, noun.i, noun.i + 1), content=content),
+        features=feats,
+    )
+
+
 def _according_candidates(
     doc: Doc, text: str, sent: SpacySpan, lex: Lexicon, quotes: Sequence[tuple[int, int]], qidx: list[int]
 ) -> list[Candidate]:
@@ -512,8 +553,12 @@ def candidates(doc: Doc, *, lexicon: Lexicon | None = None) -> list[Candidate]:
         for tok in sent:
             if tok.pos_ == "VERB":
                 cand = _verb_candidate(doc, text, tok, sent, lex, quotes, qidx)
-                if cand is not None:
-                    out.append(cand)
+            elif tok.pos_ == "NOUN":
+                cand = _noun_candidate(doc, tok, lex)
+            else:
+                continue
+            if cand is not None:
+                out.append(cand)
     return out
 
 
