@@ -26,6 +26,7 @@ def _register() -> None:
     # one import line per evaluation module (cleaning, techniques, checkworthiness, attribution)
     from . import cleaning  # noqa: F401
     from . import checkworthiness  # noqa: F401
+    from . import techniques  # noqa: F401
     from . import attribution  # noqa: F401
 
 

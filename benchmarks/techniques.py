@@ -1,0 +1,55 @@
+"""Speed of the techniques stage on the 75 PTC dev articles (CPU, onnxruntime threads from --threads).
+
+The articles are parsed first (spaCy, not timed); then the stage runs over all of them in batches, timed after one
+warm-up batch. Prints articles/s, words/s, sentences/s and the shipped model size.
+
+    python benchmarks/techniques.py --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=16, help="Articles per stage call.")
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    os.environ["CROSSCHECK_THREADS"] = str(args.threads)
+
+    from crosscheck.analyze.pipeline import Document, build_pipeline
+    from crosscheck.analyze.techniques import split_lines
+    from crosscheck.article import Article
+    from crosscheck.evaluate.ptc import find_split, read_articles
+    from crosscheck.evaluate.techniques import default_data
+    from crosscheck.models.runtime import MODELS_DIR
+
+    articles = read_articles(find_split(default_data(), "dev")[0])
+    docs = [Document(Article(raw=t, origin=f"ptc:{i}", text=t)) for i, t in sorted(articles.items())]
+    build_pipeline(["parse"])(docs)
+    stage = build_pipeline(["parse", "techniques"]).stages[1]
+    n_words = sum(len(re.findall(r"\w+", d.text)) for d in docs)
+    n_sents = sum(len(split_lines(d.text, s.start_char, s.end_char)) for d in docs if d.doc for s in d.doc.sents)
+    stage(docs[:4])  # warm-up
+    best = float("inf")
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        for k in range(0, len(docs), args.batch):
+            stage(docs[k : k + args.batch])
+        best = min(best, time.perf_counter() - t0)
+    n_spans = sum(len(d.techniques) for d in docs)
+    size = sum(f.stat().st_size for name in ("techniques-si", "techniques-tc") for f in (MODELS_DIR / name).iterdir())
+    print(f"{len(docs)} articles, {n_sents} sentences, {n_words} words, {n_spans} technique spans")
+    print(f"threads {args.threads}, best of {args.repeat}: {best:.2f}s")
+    print(f"{len(docs) / best:.1f} articles/s, {n_words / best:.0f} words/s, {n_sents / best:.0f} sentences/s")
+    print(f"model files {size / 1e6:.1f} MB ({Path(MODELS_DIR).name}/techniques-si + techniques-tc)")
+
+
+if __name__ == "__main__":
+    main()

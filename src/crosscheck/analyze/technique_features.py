@@ -1,0 +1,65 @@
+"""Cheap span features for the technique classifier (fed beside the encoder's pooled output)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+_WORD = re.compile(r"\w+")
+_QUOTES = "\"'“”‘’«»"
+
+#: Names of the features :func:`span_features` returns, in order.
+FEATURE_NAMES = (
+    "log_repeats",
+    "repeated",
+    "log_chars",
+    "log_words",
+    "line_share",
+    "whole_line",
+    "quote",
+    "exclamation",
+    "question",
+    "capitalised_share",
+)
+
+
+def count_repeats(article: str, span_text: str) -> int:
+    """How often the span's words occur (case-insensitive, whole words) in the article, the span included."""
+    words = _WORD.findall(span_text.lower())
+    if not words:
+        return 1
+    pattern = r"\b" + r"\W+".join(re.escape(w) for w in words) + r"\b"
+    return max(1, len(re.findall(pattern, article.lower())))
+
+
+def span_features(article: str, start: int, end: int, line_start: int, line_end: int) -> np.ndarray:
+    """Feature vector of one span of an article given the line (sentence) around it."""
+    text = article[start:end]
+    words = _WORD.findall(text)
+    repeats = count_repeats(article, text)
+    line_len = max(1, line_end - line_start)
+    capitalised = sum(1 for w in words if w[:1].isupper()) / max(1, len(words))
+    return np.array(
+        [
+            math.log(repeats),
+            1.0 if repeats > 1 else 0.0,
+            math.log1p(len(text)) / 5.0,
+            math.log1p(len(words)) / 3.0,
+            min(1.0, len(text) / line_len),
+            1.0 if len(text) / line_len >= 0.9 else 0.0,
+            1.0 if any(q in text for q in _QUOTES) else 0.0,
+            1.0 if "!" in text else 0.0,
+            1.0 if "?" in text else 0.0,
+            capitalised,
+        ],
+        dtype=np.float32,
+    )
+
+
+def context_bounds(article: str, start: int, end: int) -> tuple[int, int]:
+    """The line(s) around a span: from the line start before ``start`` to the line end after ``end``."""
+    line_start = article.rfind("\n", 0, start) + 1
+    line_end = article.find("\n", end)
+    return line_start, len(article) if line_end < 0 else line_end

@@ -1,0 +1,228 @@
+"""The ``techniques`` stage: persuasion-technique spans (PTC's 14 techniques) with a score and an explanation.
+
+Two shipped int8 ONNX models, both fine-tuned from all-MiniLM-L6-v2 on PTC train (see their model cards):
+
+1. ``techniques-si`` tags each token of a sentence with the probability that it lies inside a technique span;
+   tokens are joined into words, and spans are decoded from the words (:mod:`.technique_decode`, thresholds in the
+   model's ``config.json``, tuned on PTC dev).
+2. ``techniques-tc`` classifies each span from ``[span] [SEP] [sentence]`` plus cheap span features
+   (:mod:`.technique_features`: repetition in the article, length, quotes, punctuation).
+
+Each span becomes a :class:`~crosscheck.article.Technique` with the technique's definition as its explanation and
+the words with the highest in-span probability as its triggers. The article's profile (techniques per 1,000 words,
+counts, most frequent) goes into ``document.extra["profile"]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..article import Technique
+from ..errors import PipelineError
+from ..models.runtime import OnnxModel, load_onnx_model
+from .pipeline import Document, register_stage
+from .technique_decode import DecodedSpan, DecodeOptions, decode_words, group_words
+from .technique_features import span_features
+
+SI_MODEL = "techniques-si"
+TC_MODEL = "techniques-tc"
+#: Sentences longer than this many characters are cut at whitespace into pieces (the taggers see 128 tokens).
+MAX_PIECE_CHARS = 400
+_WORD = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=1)
+def technique_definitions() -> dict[str, dict[str, str]]:
+    """{technique label: {"name", "definition"}} from ``data/techniques.json``."""
+    text = resources.files("crosscheck").joinpath("data/techniques.json").read_text(encoding="utf-8")
+    return dict(json.loads(text)["techniques"])
+
+
+def split_long(text: str, start: int, end: int, *, max_chars: int = MAX_PIECE_CHARS) -> list[tuple[int, int]]:
+    """Cut ``text[start:end]`` at whitespace into pieces of at most ``max_chars`` (a word longer stays whole)."""
+    pieces = []
+    while end - start > max_chars:
+        cut = text.rfind(" ", start + 1, start + max_chars)
+        if cut <= start:
+            cut = start + max_chars
+        pieces.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        pieces.append((start, end))
+    return pieces
+
+
+def split_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut a sentence at line breaks (the taggers were trained on single lines)."""
+    pieces = []
+    for match in re.finditer(r"[^\n]+", text[start:end]):
+        a, b = strip_bounds(text, start + match.start(), start + match.end())
+        if b > a:
+            pieces.append((a, b))
+    return pieces
+
+
+def strip_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+@dataclass
+class SpanCandidate:
+    """A decoded span with the sentence it came from (the classifier's context)."""
+
+    span: DecodedSpan
+    sentence: tuple[int, int]
+
+
+class TechniqueModel:
+    """The span tagger and the technique classifier, loaded once per process."""
+
+    def __init__(
+        self, *, si_model: str = SI_MODEL, tc_model: str = TC_MODEL, threads: int | None = None, batch_size: int = 64
+    ) -> None:
+        self.si: OnnxModel = load_onnx_model(si_model, threads)
+        self.tc: OnnxModel = load_onnx_model(tc_model, threads)
+        self.batch_size = batch_size
+        cfg = self.si.config.get("decode", {})
+        self.options = DecodeOptions(**cfg) if cfg else DecodeOptions()
+        self.labels: list[str] = list(self.tc.config["labels"])
+        prior = np.asarray(self.tc.config.get("prior", [1.0] * len(self.labels)), dtype=np.float32)
+        #: Logit correction: subtract prior_alpha * log(train prior) (tuned on PTC dev; 0 = plain argmax).
+        self.prior_shift = float(self.tc.config.get("prior_alpha", 0.0)) * np.log(prior / prior.sum())
+
+    # --- span identification ---------------------------------------------------------------------------------------
+
+    def tag(
+        self, texts: Sequence[str], sentences: Sequence[Sequence[tuple[int, int]]]
+    ) -> list[list[tuple[tuple[int, int], list[tuple[int, int, float]]]]]:
+        """Per article, per sentence piece: its bounds and its words with in-span probabilities."""
+        items: list[tuple[int, int, int]] = []  # (article index, start, end)
+        for i, (text, sents) in enumerate(zip(texts, sentences, strict=True)):
+            for s, e in sents:
+                s, e = strip_bounds(text, s, e)
+                items.extend((i, a, b) for a, b in split_long(text, s, e))
+        order = sorted(range(len(items)), key=lambda k: items[k][2] - items[k][1])
+        words: list[list[tuple[int, int, float]]] = [[] for _ in items]
+        for b in range(0, len(order), self.batch_size):
+            chunk = order[b : b + self.batch_size]
+            feeds, encodings = self.si.encode([texts[items[k][0]][items[k][1] : items[k][2]] for k in chunk])
+            probs = 1.0 / (1.0 + np.exp(-self.si.run(feeds)[0][..., 0]))
+            for row, k, enc in zip(probs, chunk, encodings, strict=True):
+                _, start, _ = items[k]
+                keep = [(j, a, z) for j, ((a, z), t) in enumerate(zip(enc.offsets, enc.type_ids, strict=True)) if z > a]
+                text = texts[items[k][0]]
+                words[k] = group_words(text, [(start + a, start + z) for _, a, z in keep], [row[j] for j, _, _ in keep])
+        out: list[list[tuple[tuple[int, int], list[tuple[int, int, float]]]]] = [[] for _ in texts]
+        for k, (i, s, e) in enumerate(items):
+            out[i].append(((s, e), words[k]))
+        return out
+
+    def decode(
+        self,
+        text: str,
+        tagged: Sequence[tuple[tuple[int, int], list[tuple[int, int, float]]]],
+        options: DecodeOptions | None = None,
+    ) -> list[SpanCandidate]:
+        options = options or self.options
+        return [SpanCandidate(span, bounds) for bounds, words in tagged for span in decode_words(text, words, options)]
+
+    # --- technique classification ----------------------------------------------------------------------------------
+
+    def classify(self, items: Sequence[tuple[str, int, int, int, int]]) -> np.ndarray:
+        """Technique probabilities for (article text, start, end, context start, context end) items."""
+        out = np.zeros((len(items), len(self.labels)), dtype=np.float32)
+        order = sorted(range(len(items)), key=lambda k: items[k][4] - items[k][3])
+        for b in range(0, len(order), self.batch_size):
+            chunk = order[b : b + self.batch_size]
+            spans = [items[k][0][items[k][1] : items[k][2]] for k in chunk]
+            contexts = [items[k][0][items[k][3] : items[k][4]] for k in chunk]
+            feeds, _ = self.tc.encode(spans, contexts)
+            feeds["features"] = np.stack([span_features(*items[k]) for k in chunk])
+            logits = self.tc.run(feeds)[0] - self.prior_shift
+            logits = logits - logits.max(axis=1, keepdims=True)
+            probs = np.exp(logits)
+            out[chunk] = probs / probs.sum(axis=1, keepdims=True)
+        return out
+
+    # --- both ------------------------------------------------------------------------------------------------------
+
+    def detect(self, texts: Sequence[str], sentences: Sequence[Sequence[tuple[int, int]]]) -> list[list[Technique]]:
+        """Technique spans of each text, given its sentence bounds."""
+        tagged = self.tag(texts, sentences)
+        candidates = [self.decode(text, t) for text, t in zip(texts, tagged, strict=True)]
+        flat = [(i, c) for i, cands in enumerate(candidates) for c in cands]
+        probs = self.classify([(texts[i], c.span.start, c.span.end, *c.sentence) for i, c in flat])
+        definitions = technique_definitions()
+        results: list[list[Technique]] = [[] for _ in texts]
+        for (i, c), p in zip(flat, probs, strict=True):
+            best = int(np.argmax(p))
+            label = self.labels[best]
+            triggers = [texts[i][a:b] for a, b, _ in sorted(c.span.words, key=lambda w: -w[2])[:3]]
+            results[i].append(
+                Technique(
+                    start=c.span.start,
+                    end=c.span.end,
+                    technique=label,
+                    score=round(float(c.span.score * p[best]), 4),
+                    text=texts[i][c.span.start : c.span.end],
+                    explanation=definitions[label]["definition"],
+                    triggers=triggers,
+                )
+            )
+        return results
+
+
+@lru_cache(maxsize=2)
+def load_technique_model(threads: int | None = None) -> TechniqueModel:
+    """The shipped technique models, loaded once per process."""
+    return TechniqueModel(threads=threads)
+
+
+def technique_profile(techniques: Sequence[Technique], text: str) -> dict[str, Any]:
+    """Article-level profile: techniques per 1,000 words, counts per technique, the most frequent ones."""
+    n_words = len(_WORD.findall(text))
+    counts = Counter(t.technique for t in techniques)
+    top = max(counts.values(), default=0)
+    return {
+        "techniques_per_1000_words": round(1000.0 * len(techniques) / n_words, 2) if n_words else 0.0,
+        "counts": dict(counts.most_common()),
+        "most_frequent": sorted(k for k, v in counts.items() if v == top) if top else [],
+    }
+
+
+@register_stage("techniques")
+class TechniquesStage:
+    """Persuasion-technique spans over the parse stage's sentences."""
+
+    name: ClassVar[str] = "techniques"
+    requires: ClassVar[tuple[str, ...]] = ("doc",)
+    provides: ClassVar[tuple[str, ...]] = ("techniques",)
+
+    def __init__(self, *, threads: int | None = None) -> None:
+        self.model = load_technique_model(threads)
+
+    def __call__(self, docs: Sequence[Document]) -> None:
+        sentences = []
+        for d in docs:
+            if d.doc is None:
+                raise PipelineError("E050", "the techniques stage needs the parse stage's Doc (run 'parse' first)")
+            sentences.append([piece for s in d.doc.sents for piece in split_lines(d.text, s.start_char, s.end_char)])
+        results = self.model.detect([d.text for d in docs], sentences)
+        for d, found in zip(docs, results, strict=True):
+            d.techniques = found
+            d.extra["profile"] = technique_profile(found, d.text)

@@ -1,0 +1,184 @@
+"""Export the trained techniques models to int8 ONNX, tune their decoding on PTC dev, print the dev figures.
+
+1. ``techniques-si`` (token tagger) and ``techniques-tc`` (span classifier) -> ONNX -> int8 (dynamic, per channel).
+2. With the shipped int8 models and the library's decoding: the SI decoding options (seed threshold, grow threshold,
+   gap merging, minimum length) are chosen on dev by grid search for SI F1; the TC prior correction
+   ``logit - alpha * log(train prior)`` is chosen on dev for TC micro-F1.
+3. Prints dev SI P/R/F1, TC micro-F1 and joint F1 with the chosen settings (what ``crosscheck eval techniques``
+   reproduces).
+
+    python -m training.techniques.export --si training/runs/si/best.pt --tc training/runs/tc/best.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModel
+
+from crosscheck.analyze.technique_decode import DecodeOptions
+from crosscheck.analyze.technique_features import FEATURE_NAMES, context_bounds
+from crosscheck.analyze.techniques import TechniqueModel
+from crosscheck.evaluate.ptc import TECHNIQUES, PtcSpan, joint_scores, si_scores, tc_micro_f1
+from crosscheck.evaluate.techniques import classify_spans, label_spans, line_bounds
+from crosscheck.models.runtime import MODELS_DIR, load_onnx_model
+from training.common import export_onnx_int8, minilm_dir
+from training.techniques.data import load_split, tokenizer_json
+from training.techniques.train_si import MAX_LEN, Tagger
+from training.techniques.train_tc import N_FEATS, SpanClassifier
+
+
+def export_si(checkpoint: Path, out: Path) -> None:
+    model = Tagger(AutoModel.from_pretrained(str(minilm_dir())))
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    ids = torch.ones((2, 16), dtype=torch.long)
+    export_onnx_int8(
+        model,
+        out,
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        example_inputs=(ids, torch.ones_like(ids)),
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "seq"},
+            "attention_mask": {0: "batch", 1: "seq"},
+            "logits": {0: "batch", 1: "seq"},
+        },
+        tokenizer_json=tokenizer_json(),
+    )
+    config = {"max_length": MAX_LEN, "pad_id": 0, "outputs": ["in_span", *TECHNIQUES], "decode": {}}
+    (out / "config.json").write_text(json.dumps(config, indent=1))
+
+
+def export_tc(checkpoint: Path, out: Path, prior: list[int]) -> None:
+    model = SpanClassifier(AutoModel.from_pretrained(str(minilm_dir())))
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    ids = torch.ones((2, 16), dtype=torch.long)
+    axes = {0: "batch", 1: "seq"}
+    export_onnx_int8(
+        model,
+        out,
+        input_names=["input_ids", "attention_mask", "token_type_ids", "features"],
+        output_names=["logits"],
+        example_inputs=(ids, torch.ones_like(ids), torch.zeros_like(ids), torch.zeros((2, N_FEATS))),
+        dynamic_axes={
+            "input_ids": axes,
+            "attention_mask": axes,
+            "token_type_ids": axes,
+            "features": {0: "batch"},
+            "logits": {0: "batch"},
+        },
+        tokenizer_json=tokenizer_json(),
+    )
+    config = {
+        "max_length": MAX_LEN,
+        "pad_id": 0,
+        "labels": list(TECHNIQUES),
+        "features": list(FEATURE_NAMES),
+        "prior": prior,
+        "prior_alpha": 0.0,
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=1))
+
+
+def update_config(folder: Path, **values: object) -> None:
+    config = json.loads((folder / "config.json").read_text())
+    config.update(values)
+    (folder / "config.json").write_text(json.dumps(config, indent=1))
+    load_onnx_model.cache_clear()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--si", type=Path, default=Path("training/runs/si/best.pt"))
+    parser.add_argument("--tc", type=Path, default=Path("training/runs/tc/best.pt"))
+    parser.add_argument("--out", type=Path, default=MODELS_DIR)
+    parser.add_argument("--skip-export", action="store_true", help="Only re-tune and re-score the exported models.")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    si_dir, tc_dir = args.out / "techniques-si", args.out / "techniques-tc"
+    train, dev = load_split("train"), load_split("dev")
+    counts = Counter(s.technique for s in train.spans)
+    if not args.skip_export:
+        export_si(args.si, si_dir)
+        export_tc(args.tc, tc_dir, [counts[t] for t in TECHNIQUES])
+        update_config(si_dir, decode={})
+    model = TechniqueModel(si_model=str(si_dir), tc_model=str(tc_dir))
+
+    # SI: tag once, choose the decoding on dev.
+    ids = sorted(dev.articles)
+    texts = [dev.articles[i] for i in ids]
+    t0 = time.time()
+    tagged = model.tag(texts, [line_bounds(t) for t in texts])
+    n_lines = sum(len(t) for t in tagged)
+    print(f"tagged {n_lines} dev lines in {time.time() - t0:.1f}s")
+
+    def score(options: DecodeOptions) -> tuple[float, list[PtcSpan]]:
+        pred = [
+            PtcSpan(aid, c.span.start, c.span.end)
+            for aid, text, tags in zip(ids, texts, tagged, strict=True)
+            for c in model.decode(text, tags, options)
+        ]
+        return si_scores(pred, dev.spans).f1, pred
+
+    plain = max((score(DecodeOptions(threshold=t, low=t))[0], t) for t in np.arange(0.1, 0.61, 0.05))
+    print(f"int8 SI F1 with the training script's decoding (threshold sweep): {plain[0]:.4f} at {plain[1]:.2f}")
+    # Coordinate search from the plain threshold: grow threshold, then gap merging, then minimum length.
+    best_opts = DecodeOptions(threshold=round(float(plain[1]), 2), low=round(float(plain[1]), 2))
+    best_f1 = plain[0]
+    grids = {
+        "low": [round(best_opts.threshold - d, 2) for d in (0.05, 0.1, 0.15, 0.2)],
+        "max_gap_chars": [1, 2, 4, 8, 16],
+        "min_chars": [2, 4, 8, 12],
+        "threshold": [round(best_opts.threshold + d, 2) for d in (-0.1, -0.05, 0.05, 0.1)],
+    }
+    for field, values in grids.items():
+        for value in values:
+            opts = DecodeOptions(**{**best_opts.__dict__, field: value})
+            if opts.low > opts.threshold:
+                continue
+            f1, _ = score(opts)
+            print(f"  {opts}: SI F1 {f1:.4f}")
+            if f1 > best_f1 + 1e-4:
+                best_f1, best_opts = f1, opts
+    print(f"chosen decoding: {best_opts} -> dev SI F1 {best_f1:.4f}")
+    update_config(si_dir, decode=best_opts.__dict__)
+
+    # TC: gold dev spans, choose the prior correction.
+    items = [
+        (dev.articles[s.article_id], s.start, s.end, *context_bounds(dev.articles[s.article_id], s.start, s.end))
+        for s in dev.spans
+    ]
+    logp = np.log(model.classify(items) + 1e-9)
+    log_prior = np.log(np.array([counts[t] for t in TECHNIQUES], dtype=np.float64) / sum(counts.values()))
+    best_tc, best_alpha = -1.0, 0.0
+    for alpha in np.arange(0.0, 0.81, 0.1):
+        f1 = tc_micro_f1(label_spans(dev.spans, logp - alpha * log_prior, TECHNIQUES), dev.spans)
+        print(f"TC prior alpha {alpha:.1f}: micro-F1 {f1:.4f}")
+        if f1 > best_tc + 1e-9:
+            best_tc, best_alpha = f1, round(float(alpha), 2)
+    update_config(tc_dir, prior_alpha=best_alpha)
+
+    # Final figures with the shipped configuration.
+    model = TechniqueModel(si_model=str(si_dir), tc_model=str(tc_dir))
+    _, pred = score(model.options)
+    pred = classify_spans(model, dev.articles, pred)
+    si = si_scores(pred, dev.spans)
+    joint = joint_scores(pred, dev.spans)
+    tc = tc_micro_f1(classify_spans(model, dev.articles, dev.spans), dev.spans)
+    sizes = {d.name: round(sum(f.stat().st_size for f in d.iterdir()) / 1e6, 1) for d in (si_dir, tc_dir)}
+    print(
+        f"DEV SI P {si.precision:.4f} R {si.recall:.4f} F1 {si.f1:.4f} ({si.n_pred} predicted, {si.n_gold} gold spans)"
+    )
+    print(f"DEV TC micro-F1 {tc:.4f} (prior alpha {best_alpha})")
+    print(f"DEV joint P {joint.precision:.4f} R {joint.recall:.4f} F1 {joint.f1:.4f}")
+    print(f"sizes MB {sizes}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Train the span-identification tagger: all-MiniLM-L6-v2 fine-tuned to mark in-span tokens of PTC lines.
+
+One output per token for "inside any technique span" plus 14 auxiliary outputs (inside a span of technique k),
+all sigmoid / binary cross-entropy. Trained on PTC train only; after each epoch the dev SI F1 (official
+partial-overlap metric, decision threshold swept on dev) is printed and the best epoch is kept.
+
+    python -m training.techniques.train_si --epochs 3 --out training/runs/si
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+from torch import nn
+from transformers import AutoModel, get_linear_schedule_with_warmup
+
+from crosscheck.analyze.technique_decode import DecodeOptions, decode_words, group_words
+from crosscheck.evaluate.ptc import PtcSpan, merge_spans, si_scores
+from training.common import minilm_dir, seed_everything
+from training.techniques.data import Split, line_spans, load_split, technique_index, tokenizer_json
+
+MAX_LEN = 128
+N_OUT = 15
+
+
+class Tagger(nn.Module):
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(0.1)
+        self.head = nn.Linear(encoder.config.hidden_size, N_OUT)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.head(self.dropout(hidden))
+
+
+def make_examples(split: Split, tok: Tokenizer, *, with_labels: bool) -> list[dict]:
+    tech = technique_index()
+    by_article: dict[str, list[PtcSpan]] = {}
+    for s in split.spans:
+        by_article.setdefault(s.article_id, []).append(s)
+    examples = []
+    for aid, text in split.articles.items():
+        gold = by_article.get(aid, [])
+        merged = merge_spans((s.start, s.end) for s in gold)
+        for ls, le in line_spans(text):
+            enc = tok.encode(text[ls:le])
+            ids = enc.ids[:MAX_LEN]
+            if ids[-1] != enc.ids[-1]:
+                ids[-1] = enc.ids[-1]  # keep [SEP]
+            offsets = [(a + ls, b + ls) if b > a else (0, 0) for a, b in enc.offsets[: len(ids)]]
+            offsets[-1] = (0, 0)
+            labels = np.full((len(ids), N_OUT), -100.0, dtype=np.float32)
+            if with_labels:
+                for i, (a, b) in enumerate(offsets):
+                    if b <= a:
+                        continue
+                    labels[i] = 0.0
+                    if any(min(b, e) > max(a, s) for s, e in merged):
+                        labels[i, 0] = 1.0
+                    for s in gold:
+                        if min(b, s.end) > max(a, s.start):
+                            labels[i, 1 + tech[s.technique]] = 1.0
+            examples.append({"aid": aid, "ids": ids, "offsets": offsets, "labels": labels})
+    return examples
+
+
+def batches(examples: list[dict], size: int, *, shuffle: bool, rng: random.Random) -> list[list[dict]]:
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i]["ids"]))
+    groups = [[examples[i] for i in order[k : k + size]] for k in range(0, len(order), size)]
+    if shuffle:
+        rng.shuffle(groups)
+    return groups
+
+
+def collate(group: list[dict]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    width = max(len(e["ids"]) for e in group)
+    ids = torch.zeros((len(group), width), dtype=torch.long)
+    mask = torch.zeros((len(group), width), dtype=torch.long)
+    labels = torch.full((len(group), width, N_OUT), -100.0)
+    for i, e in enumerate(group):
+        n = len(e["ids"])
+        ids[i, :n] = torch.tensor(e["ids"])
+        mask[i, :n] = 1
+        labels[i, :n] = torch.from_numpy(e["labels"])
+    return ids, mask, labels
+
+
+@torch.no_grad()
+def predict_probs(model: Tagger, examples: list[dict]) -> list[np.ndarray]:
+    model.eval()
+    out: list[np.ndarray] = [np.zeros(0)] * len(examples)
+    index = {id(e): i for i, e in enumerate(examples)}
+    for group in batches(examples, 64, shuffle=False, rng=random.Random(0)):
+        ids, mask, _ = collate(group)
+        probs = torch.sigmoid(model(ids, mask)[..., 0]).numpy()
+        for row, e in zip(probs, group, strict=True):
+            out[index[id(e)]] = row[: len(e["ids"])]
+    return out
+
+
+def spans_from_probs(
+    split: Split, examples: list[dict], probs: list[np.ndarray], options: DecodeOptions
+) -> list[PtcSpan]:
+    pred = []
+    for e, p in zip(examples, probs, strict=True):
+        keep = [i for i, (a, b) in enumerate(e["offsets"]) if b > a]
+        text = split.articles[e["aid"]]
+        words = group_words(text, [e["offsets"][i] for i in keep], [float(p[i]) for i in keep])
+        for s in decode_words(text, words, options):
+            pred.append(PtcSpan(e["aid"], s.start, s.end))
+    return pred
+
+
+def sweep(split: Split, examples: list[dict], probs: list[np.ndarray]) -> tuple[float, float]:
+    best = (0.0, 0.5)
+    for t in np.arange(0.1, 0.61, 0.05):
+        opts = DecodeOptions(threshold=float(t), low=float(t))
+        f1 = si_scores(spans_from_probs(split, examples, probs, opts), split.spans).f1
+        best = max(best, (f1, float(t)))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=6e-5)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--aux-weight", type=float, default=0.3)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("training/runs/si"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    rng = random.Random(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    tok = Tokenizer.from_file(str(tokenizer_json()))
+    tok.no_truncation()
+    tok.no_padding()
+    train, dev = load_split("train"), load_split("dev")
+    train_ex = make_examples(train, tok, with_labels=True)
+    dev_ex = make_examples(dev, tok, with_labels=False)
+    share = float(np.mean([lab[0] for e in train_ex for lab in e["labels"] if lab[0] >= 0]))
+    print(f"train lines {len(train_ex)}, dev lines {len(dev_ex)}, train in-span token share {share:.3f}", flush=True)
+
+    model = Tagger(AutoModel.from_pretrained(str(minilm_dir())))
+    optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    steps = args.epochs * len(batches(train_ex, args.batch, shuffle=False, rng=rng))
+    sched = get_linear_schedule_with_warmup(optim, int(0.06 * steps), steps)
+    loss_fn = nn.BCEWithLogitsLoss(reduction="none")
+    history = []
+    best_f1 = -1.0
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        t0 = time.time()
+        total = 0.0
+        groups = batches(train_ex, args.batch, shuffle=True, rng=rng)
+        for step, group in enumerate(groups, 1):
+            ids, mask, labels = collate(group)
+            logits = model(ids, mask)
+            valid = (labels >= 0).float()
+            losses = loss_fn(logits, labels.clamp(min=0)) * valid
+            weights = torch.tensor([1.0] + [args.aux_weight] * (N_OUT - 1))
+            loss = (losses * weights).sum() / valid[..., 0].sum().clamp(min=1)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optim.step()
+            sched.step()
+            optim.zero_grad()
+            total += float(loss)
+            if step % 200 == 0:
+                print(
+                    f"epoch {epoch} step {step}/{len(groups)} loss {total / step:.4f} {time.time() - t0:.0f}s",
+                    flush=True,
+                )
+        probs = predict_probs(model, dev_ex)
+        f1, threshold = sweep(dev, dev_ex, probs)
+        history.append({"epoch": epoch, "dev_si_f1": round(f1, 4), "threshold": round(threshold, 2)})
+        print(
+            f"epoch {epoch} done in {time.time() - t0:.0f}s: dev SI F1 {f1:.4f} at threshold {threshold:.2f}",
+            flush=True,
+        )
+        if f1 > best_f1:
+            best_f1 = f1
+            torch.save(model.state_dict(), args.out / "best.pt")
+    (args.out / "history.json").write_text(json.dumps(history, indent=1))
+    print(json.dumps(history), flush=True)
+
+
+if __name__ == "__main__":
+    main()
