@@ -131,14 +131,14 @@ def test_load_polnear_takes_the_first_annotator_file(tmp_path: Path) -> None:
 # Floors a little under the measured PolNeAR dev F1 of the shipped model (docs/evaluation.md). Never lower them
 # without saying why in the commit message.
 FLOORS = {
-    ("exact", "source"): 0.65,
+    ("exact", "source"): 0.66,
     ("exact", "cue"): 0.64,
     ("exact", "content"): 0.45,
-    ("exact", "relation"): 0.35,
+    ("exact", "relation"): 0.36,
     ("overlap", "source"): 0.73,
     ("overlap", "cue"): 0.73,
     ("overlap", "content"): 0.74,
-    ("overlap", "relation"): 0.63,
+    ("overlap", "relation"): 0.65,
 }
 
 

@@ -17,7 +17,7 @@ For each sentence of the spaCy parse:
 4. **Decoding**: candidates are kept best first so that no token takes two roles (PolNeAR is univocal).
 
 Spans are character offsets into the article text; edge punctuation is trimmed (quotation marks kept with the
-quotation), following PolNeAR's conventions.
+quotation, the comma closing a source's appositive kept), following PolNeAR's conventions.
 """
 
 from __future__ import annotations
@@ -198,6 +198,18 @@ def _source_range(head: Token, *, exclude: set[int]) -> tuple[int, int]:
     return lo, max(hi, head.i + 1)
 
 
+def _source_span(doc: Doc, head: Token, *, exclude: set[int]) -> Span | None:
+    """The source span; PolNeAR keeps the comma that closes an appositive ("Tad Devine, a top adviser to Sanders,")."""
+    rng = _source_range(head, exclude=exclude)
+    span = _token_span(doc, rng)
+    if span is None:
+        return None
+    nxt = doc[rng[1]] if rng[1] < len(doc) else None
+    if nxt is not None and nxt.text == "," and nxt.idx == span.end and any(c.dep_ == "appos" for c in head.children):
+        return Span(span.start, nxt.idx + 1, span.text + ",")
+    return span
+
+
 def _paragraph_cut(doc: Doc, rng: tuple[int, int], anchor: int) -> tuple[int, int]:
     """The part of a token range that lies in the same paragraph as ``anchor``."""
     lo, hi = rng
@@ -240,7 +252,9 @@ def _subject(verb: Token, lex: Lexicon) -> tuple[Token | None, str]:
         if child.dep_ in lex.subject_deps and child.dep_ != "nsubjpass":
             return child, "own"
     head, hops = verb, 0
-    while head.dep_ in ("conj", "xcomp") and head.head.i != head.i and hops < 3:
+    while (head.dep_ in ("conj", "xcomp") or (head.dep_ == "advcl" and head.tag_ == "VBG")) and hops < 3:
+        if head.head.i == head.i:
+            break
         head, hops = head.head, hops + 1
         for child in head.children:
             if child.dep_ in lex.subject_deps and child.dep_ != "nsubjpass":
@@ -411,13 +425,13 @@ def _verb_candidate(
     if content_span is None:
         return None
     if ctype == "passive" and agent is not None:
-        source_span = _token_span(doc, _source_range(agent, exclude=set(range(*cue))))
+        source_span = _source_span(doc, agent, exclude=set(range(*cue)))
         kind, how = "passive", "agent"
         src_tok: Token | None = agent
     else:
         src_tok = subj
         exclude = set(range(*cue))
-        source_span = _token_span(doc, _source_range(subj, exclude=exclude)) if subj is not None else None
+        source_span = _source_span(doc, subj, exclude=exclude) if subj is not None else None
         kind = "direct" if content_chars is not None else "reported"
     if source_span is not None and ctype != "quote_split" and _overlaps(source_span, content_span):
         source_span = None
@@ -472,7 +486,7 @@ def _noun_candidate(doc: Doc, noun: Token, lex: Lexicon) -> Candidate | None:
     if content is None:
         return None
     poss = next((c for c in noun.children if c.dep_ == "poss"), None)
-    source = _token_span(doc, _source_range(poss, exclude={noun.i})) if poss is not None else None
+    source = _source_span(doc, poss, exclude={noun.i}) if poss is not None else None
     lemma = noun.lemma_.lower()
     feats = [
         "bias_cand",
