@@ -23,11 +23,6 @@ def eval_group() -> None:
 
 def _register() -> None:
     # Each module adds its command to eval_group when imported.
-    # one import line per evaluation module (cleaning, techniques, checkworthiness, attribution)
-    from . import cleaning  # noqa: F401
-    from . import checkworthiness  # noqa: F401
-    from . import techniques  # noqa: F401
-    from . import attribution  # noqa: F401
-
+    from . import attribution, checkworthiness, cleaning, techniques  # noqa: F401
 
 _register()
