@@ -25,4 +25,5 @@ def _register() -> None:
     # Each module adds its command to eval_group when imported.
     from . import attribution, checkworthiness, cleaning, techniques  # noqa: F401
 
+
 _register()
