@@ -287,7 +287,7 @@ def stages() -> None:
     from .analyze.pipeline import stage_info
 
     for name, requires, provides in stage_info():
-        click.echo(f"{name:12} requires {', '.join(requires) or '-':30} provides {', '.join(provides)}")
+        click.echo(f"{name:12} requires {', '.join(requires) or '-':52} provides {', '.join(provides)}")
 
 
 @main.command()
