@@ -11,7 +11,7 @@ epoch and the decision threshold on ``dev``, report positive-class F1 (the offic
    scored with the runtime code of the ``claims`` stage; the int8 threshold is tuned on dev and written to
    ``src/crosscheck/models/checkworthiness/config.json``.
 
-Run (about 25 minutes on 2 CPU cores)::
+Run (about 40 minutes on 2 shared CPU cores; the baseline alone takes seconds)::
 
     python -m training.checkworthiness.train            # everything, writes the model
     python -m training.checkworthiness.train --baseline-only
