@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from conftest import DATASETS
 from crosscheck.article import Attribution, Span
 from crosscheck.evaluate import eval_group
 from crosscheck.evaluate.attribution import (
@@ -21,9 +21,6 @@ from crosscheck.evaluate.attribution import (
     spans_match,
 )
 
-DATASETS = Path(
-    os.environ.get("CROSSCHECK_DATASETS", Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets")
-)
 DEV = DATASETS / "polnear" / "data" / "dev"
 
 TEXT = "Officials said that “the bridge is gone.” Later, the mayor denied it."

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from conftest import DATASETS
 from crosscheck.errors import InputError
 from crosscheck.evaluate import eval_group
 from crosscheck.evaluate.checkworthiness import (
@@ -16,10 +16,6 @@ from crosscheck.evaluate.checkworthiness import (
     positive_prf,
     read_checkthat_tsv,
     split_path,
-)
-
-DATASETS = Path(
-    os.environ.get("CROSSCHECK_DATASETS", Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets")
 )
 
 # Floors a little under the measured figures of the shipped int8 model (docs/evaluation.md). Never lower them without
