@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import random
 import resource
 import sys
@@ -52,10 +53,10 @@ def _run_spacy(texts: list[str], n_process: int) -> dict[str, Any]:
     nlp = load_nlp()
     load = time.perf_counter() - t0
     list(nlp.pipe(texts[:3]))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in nlp.pipe(texts, batch_size=16, n_process=n_process):
         pass
-    return {"load_s": load, "run_s": time.perf_counter() - t0, "stages": {}}
+    return {"load_s": load, "run_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "stages": {}}
 
 
 def _order(names: list[str]) -> list[str]:
@@ -108,14 +109,23 @@ def _run_pipeline(texts: list[str], stages: list[str]) -> dict[str, Any]:
 
     pipe(docs(texts[:3]))
     per_stage = dict.fromkeys(pipe.names, 0.0)
-    t0 = time.perf_counter()
+    per_stage_cpu = dict.fromkeys(pipe.names, 0.0)
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(0, len(texts), BATCH):
         batch = docs(texts[i : i + BATCH])
         for stage in pipe.stages:
-            s0 = time.perf_counter()
+            s0, sc0 = time.perf_counter(), time.process_time()
             stage(batch)
             per_stage[stage.name] += time.perf_counter() - s0
-    return {"load_s": load, "run_s": time.perf_counter() - t0, "stages": per_stage, "skipped": skipped}
+            per_stage_cpu[stage.name] += time.process_time() - sc0
+    return {
+        "load_s": load,
+        "run_s": time.perf_counter() - t0,
+        "cpu_s": time.process_time() - c0,
+        "stages": per_stage,
+        "stages_cpu": per_stage_cpu,
+        "skipped": skipped,
+    }
 
 
 def _child(kind: str, arg: Any, texts: list[str], queue: Any) -> None:
@@ -143,7 +153,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--articles", type=int, default=300)
     ap.add_argument("--stages", action="append", help="comma-separated stage list, or 'all' (repeatable)")
     ap.add_argument("--n-process", type=int, default=1, help="also time nlp.pipe with this many processes")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="onnxruntime threads per process (CROSSCHECK_THREADS; spaCy uses one)"
+    )
     args = ap.parse_args(argv)
+    os.environ["CROSSCHECK_THREADS"] = str(args.threads)  # inherited by the measuring processes
     from crosscheck.analyze.pipeline import registered_stages
 
     texts = corpus(args.articles)
@@ -157,21 +171,30 @@ def main(argv: list[str] | None = None) -> None:
         else:
             configs.append((spec, "pipeline", spec.split(",")))
     print(f"corpus: {len(texts)} articles, {words} words; python {sys.version.split()[0]}")
-    base = None
+    base = base_cpu = None
     for label, kind, arg in configs:
         r = measure(kind, arg, texts)
         if "error" in r:
             print(f"{label:60s} not run: {r['error']}")
             continue
         base = base or r["run_s"]
+        base_cpu = base_cpu or r["cpu_s"]
         print(
             f"{label[:60]:60s} {len(texts) / r['run_s']:7.1f} articles/s {words / r['run_s']:8.0f} words/s "
-            f"x{r['run_s'] / base:5.2f} of spaCy  peak {r['peak_mb']:6.0f} MB  load {r['load_s']:.1f} s"
+            f"x{r['run_s'] / base:5.2f} of spaCy (CPU x{r['cpu_s'] / base_cpu:5.2f})  peak {r['peak_mb']:6.0f} MB  "
+            f"load {r['load_s']:.1f} s"
         )
         for name, why in r.get("skipped", {}).items():
             print(f"    {name:20s} not run: {why[:100]}")
         for name, secs in r["stages"].items():
-            print(f"    {name:20s} {secs:7.2f} s  ({100 * secs / r['run_s']:5.1f}%)")
+            cpu = r["stages_cpu"][name]
+            print(
+                f"    {name:20s} {secs:7.2f} s  ({100 * secs / r['run_s']:5.1f}%)   CPU {cpu:7.2f} s "
+                f"({100 * cpu / r['cpu_s']:5.1f}%)"
+            )
+        if "parse" in r.get("stages_cpu", {}):
+            parse_cpu = r["stages_cpu"]["parse"]
+            print(f"    all stages / parse stage, CPU seconds: x{r['cpu_s'] / parse_cpu:.2f}")
 
 
 if __name__ == "__main__":
