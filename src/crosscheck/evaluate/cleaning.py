@@ -157,9 +157,7 @@ def default_data_dir() -> Path:
 
 @eval_group.command("cleaning")
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None, help="trafilatura-eval folder.")
-@click.option(
-    "--method", "methods", multiple=True, type=click.Choice(METHODS), help="Methods to score (default: all)."
-)
+@click.option("--method", "methods", multiple=True, type=click.Choice(METHODS), help="Methods to score (default: all).")
 @click.option("--limit", type=int, default=None, help="Score only the first N pages.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 def cleaning_command(data_dir: Path | None, methods: tuple[str, ...], limit: int | None, as_json: bool) -> None:
