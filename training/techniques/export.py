@@ -2,8 +2,8 @@
 
 1. ``techniques-si`` (token tagger) and ``techniques-tc`` (span classifier) -> ONNX -> int8 (dynamic, per channel).
 2. With the shipped int8 models and the library's decoding: the SI decoding options (seed threshold, grow threshold,
-   gap merging, minimum length) are chosen on dev by grid search for SI F1; the TC prior correction
-   ``logit - alpha * log(train prior)`` is chosen on dev for TC micro-F1.
+   gap merging, minimum length, peak words) are chosen on dev (coordinate search for SI F1); the TC stacker, a logistic
+   regression over the encoder's log-probabilities and the span features, is fitted on train (C chosen on dev).
 3. Prints dev SI P/R/F1, TC micro-F1 and joint F1 with the chosen settings (what ``crosscheck eval techniques``
    reproduces).
 
@@ -20,16 +20,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.linear_model import LogisticRegression
 from transformers import AutoModel
 
 from crosscheck.analyze.technique_decode import DecodeOptions
-from crosscheck.analyze.technique_features import FEATURE_NAMES, context_bounds
+from crosscheck.analyze.technique_features import FEATURE_NAMES, context_bounds, span_features
 from crosscheck.analyze.techniques import TechniqueModel
 from crosscheck.evaluate.ptc import TECHNIQUES, PtcSpan, joint_scores, si_scores, tc_micro_f1
 from crosscheck.evaluate.techniques import classify_spans, label_spans, line_bounds
 from crosscheck.models.runtime import MODELS_DIR, load_onnx_model
 from training.common import export_onnx_int8, minilm_dir
-from training.techniques.data import load_split, tokenizer_json
+from training.techniques.data import Split, load_split, tokenizer_json
 from training.techniques.train_si import MAX_LEN, Tagger
 from training.techniques.train_tc import N_FEATS, SpanClassifier
 
@@ -81,7 +82,6 @@ def export_tc(checkpoint: Path, out: Path, prior: list[int]) -> None:
         "labels": list(TECHNIQUES),
         "features": list(FEATURE_NAMES),
         "prior": prior,
-        "prior_alpha": 0.0,
     }
     (out / "config.json").write_text(json.dumps(config, indent=1))
 
@@ -107,7 +107,8 @@ def main() -> None:
     if not args.skip_export:
         export_si(args.si, si_dir)
         export_tc(args.tc, tc_dir, [counts[t] for t in TECHNIQUES])
-        update_config(si_dir, decode={})
+    update_config(si_dir, decode={})
+    update_config(tc_dir, stacker=None)
     model = TechniqueModel(si_model=str(si_dir), tc_model=str(tc_dir))
 
     # SI: tag once, choose the decoding on dev.
@@ -136,10 +137,15 @@ def main() -> None:
         "max_gap_chars": [1, 2, 4, 8, 16],
         "min_chars": [2, 4, 8, 12],
         "threshold": [round(best_opts.threshold + d, 2) for d in (-0.1, -0.05, 0.05, 0.1)],
+        "peak_ratio": [5.0, 10.0, 20.0],
+        "peak_floor": [0.1, 0.15, 0.2, 0.25, 0.3],
     }
     for field, values in grids.items():
         for value in values:
-            opts = DecodeOptions(**{**best_opts.__dict__, field: value})
+            values_now = {**best_opts.__dict__, field: value}
+            if field == "peak_ratio" and best_opts.peak_floor >= 1.0:
+                values_now["peak_floor"] = 0.2  # the ratio is only searched with peaks on
+            opts = DecodeOptions(**values_now)
             if opts.low > opts.threshold:
                 continue
             f1, _ = score(opts)
@@ -149,20 +155,38 @@ def main() -> None:
     print(f"chosen decoding: {best_opts} -> dev SI F1 {best_f1:.4f}")
     update_config(si_dir, decode=best_opts.__dict__)
 
-    # TC: gold dev spans, choose the prior correction.
-    items = [
-        (dev.articles[s.article_id], s.start, s.end, *context_bounds(dev.articles[s.article_id], s.start, s.end))
-        for s in dev.spans
-    ]
-    logp = np.log(model.classify(items) + 1e-9)
-    log_prior = np.log(np.array([counts[t] for t in TECHNIQUES], dtype=np.float64) / sum(counts.values()))
-    best_tc, best_alpha = -1.0, 0.0
-    for alpha in np.arange(0.0, 0.81, 0.1):
-        f1 = tc_micro_f1(label_spans(dev.spans, logp - alpha * log_prior, TECHNIQUES), dev.spans)
-        print(f"TC prior alpha {alpha:.1f}: micro-F1 {f1:.4f}")
+    # TC: logistic regression over [encoder log-probabilities, span features], fitted on train; C chosen on dev.
+    def tc_inputs(split: Split) -> np.ndarray:
+        items = [
+            (
+                split.articles[s.article_id],
+                s.start,
+                s.end,
+                *context_bounds(split.articles[s.article_id], s.start, s.end),
+            )
+            for s in split.spans
+        ]
+        feats = np.stack([span_features(*item) for item in items])
+        return np.hstack([np.log(model.classify(items) + 1e-9), feats])
+
+    x_train, x_dev = tc_inputs(train), tc_inputs(dev)
+    plain_tc = tc_micro_f1(label_spans(dev.spans, x_dev[:, : len(TECHNIQUES)], TECHNIQUES), dev.spans)
+    print(f"int8 TC micro-F1 of the encoder alone: {plain_tc:.4f}")
+    y_train = [TECHNIQUES.index(s.technique) for s in train.spans]
+    best_tc, best_lr = -1.0, None
+    for c in (0.01, 0.03, 0.1, 0.3, 1.0):
+        lr = LogisticRegression(C=c, max_iter=5000).fit(x_train, y_train)
+        f1 = tc_micro_f1(label_spans(dev.spans, lr.predict_log_proba(x_dev), TECHNIQUES), dev.spans)
+        print(f"TC stacker C={c}: dev micro-F1 {f1:.4f}")
         if f1 > best_tc + 1e-9:
-            best_tc, best_alpha = f1, round(float(alpha), 2)
-    update_config(tc_dir, prior_alpha=best_alpha)
+            best_tc, best_lr = f1, lr
+    assert best_lr is not None
+    stacker = {
+        "C": best_lr.C,
+        "coef": best_lr.coef_.round(6).tolist(),
+        "intercept": best_lr.intercept_.round(6).tolist(),
+    }
+    update_config(tc_dir, stacker=stacker)
 
     # Final figures with the shipped configuration.
     model = TechniqueModel(si_model=str(si_dir), tc_model=str(tc_dir))
@@ -171,11 +195,14 @@ def main() -> None:
     si = si_scores(pred, dev.spans)
     joint = joint_scores(pred, dev.spans)
     tc = tc_micro_f1(classify_spans(model, dev.articles, dev.spans), dev.spans)
+    t0 = time.time()
+    model.tag(texts, [line_bounds(t) for t in texts])
+    print(f"int8 tagger: {n_lines / (time.time() - t0):.0f} lines/s (onnxruntime default threads)")
     sizes = {d.name: round(sum(f.stat().st_size for f in d.iterdir()) / 1e6, 1) for d in (si_dir, tc_dir)}
     print(
         f"DEV SI P {si.precision:.4f} R {si.recall:.4f} F1 {si.f1:.4f} ({si.n_pred} predicted, {si.n_gold} gold spans)"
     )
-    print(f"DEV TC micro-F1 {tc:.4f} (prior alpha {best_alpha})")
+    print(f"DEV TC micro-F1 {tc:.4f} (stacker C={stacker['C']})")
     print(f"DEV joint P {joint.precision:.4f} R {joint.recall:.4f} F1 {joint.f1:.4f}")
     print(f"sizes MB {sizes}")
 

@@ -126,7 +126,7 @@ def assign_labels(spans: list[PtcSpan], logits: np.ndarray) -> list[PtcSpan]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--smoothing", type=float, default=0.1)

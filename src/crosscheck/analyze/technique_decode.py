@@ -14,6 +14,10 @@ class DecodeOptions:
     low: float = 0.5
     max_gap_chars: int = 0
     min_chars: int = 1
+    #: A word also counts (as seed and member) when its probability is >= peak_floor and >= peak_ratio times the
+    #: sentence's median word probability: it stands out from plain text around it. peak_floor 1.0 turns this off.
+    peak_floor: float = 1.0
+    peak_ratio: float = 5.0
 
 
 @dataclass
@@ -39,20 +43,27 @@ def group_words(text: str, offsets: Sequence[tuple[int, int]], probs: Sequence[f
 
 
 def decode_words(text: str, words: Sequence[tuple[int, int, float]], options: DecodeOptions) -> list[DecodedSpan]:
-    """Spans over runs of words with probability >= ``low`` that hold a word >= ``threshold``."""
+    """Spans over runs of words with probability >= ``low`` that hold a word >= ``threshold`` (or a peak word)."""
     spans: list[DecodedSpan] = []
     run: list[tuple[int, int, float]] = []
+    peak = options.peak_floor
+    if peak < 1.0 and words:
+        probs = sorted(w[2] for w in words)
+        peak = max(peak, options.peak_ratio * probs[len(probs) // 2])
+    seeds = 0
 
     def close() -> None:
-        if run and max(w[2] for w in run) >= options.threshold:
+        if run and seeds:
             spans.append(DecodedSpan(run[0][0], run[-1][1], sum(w[2] for w in run) / len(run), list(run)))
         run.clear()
 
     for word in words:
-        if word[2] >= options.low:
+        if word[2] >= options.low or word[2] >= peak:
             run.append(word)
+            seeds += word[2] >= options.threshold or word[2] >= peak
         else:
             close()
+            seeds = 0
     close()
     merged: list[DecodedSpan] = []
     for span in spans:

@@ -22,23 +22,32 @@ FEATURE_NAMES = (
     "exclamation",
     "question",
     "capitalised_share",
+    "earlier_mention",
+    "later_mention",
 )
+
+
+def _occurrences(article: str, span_text: str) -> list[int]:
+    words = _WORD.findall(span_text.lower())
+    if not words:
+        return []
+    pattern = r"\b" + r"\W+".join(re.escape(w) for w in words) + r"\b"
+    return [m.start() for m in re.finditer(pattern, article.lower())]
 
 
 def count_repeats(article: str, span_text: str) -> int:
     """How often the span's words occur (case-insensitive, whole words) in the article, the span included."""
-    words = _WORD.findall(span_text.lower())
-    if not words:
-        return 1
-    pattern = r"\b" + r"\W+".join(re.escape(w) for w in words) + r"\b"
-    return max(1, len(re.findall(pattern, article.lower())))
+    return max(1, len(_occurrences(article, span_text)))
 
 
 def span_features(article: str, start: int, end: int, line_start: int, line_end: int) -> np.ndarray:
     """Feature vector of one span of an article given the line (sentence) around it."""
     text = article[start:end]
     words = _WORD.findall(text)
-    repeats = count_repeats(article, text)
+    found = _occurrences(article, text)
+    repeats = max(1, len(found))
+    first_word = _WORD.search(text)
+    own = start + (first_word.start() if first_word else 0)
     line_len = max(1, line_end - line_start)
     capitalised = sum(1 for w in words if w[:1].isupper()) / max(1, len(words))
     return np.array(
@@ -53,6 +62,8 @@ def span_features(article: str, start: int, end: int, line_start: int, line_end:
             1.0 if "!" in text else 0.0,
             1.0 if "?" in text else 0.0,
             capitalised,
+            1.0 if any(pos < own for pos in found) else 0.0,
+            1.0 if any(pos > own for pos in found) else 0.0,
         ],
         dtype=np.float32,
     )

@@ -6,7 +6,9 @@ Two shipped int8 ONNX models, both fine-tuned from all-MiniLM-L6-v2 on PTC train
    tokens are joined into words, and spans are decoded from the words (:mod:`.technique_decode`, thresholds in the
    model's ``config.json``, tuned on PTC dev).
 2. ``techniques-tc`` classifies each span from ``[span] [SEP] [sentence]`` plus cheap span features
-   (:mod:`.technique_features`: repetition in the article, length, quotes, punctuation).
+   (:mod:`.technique_features`: repetition in the article and whether this is a later mention, length, quotes,
+   punctuation); a logistic regression over its log-probabilities and the same features gives the final
+   probabilities.
 
 Each span becomes a :class:`~crosscheck.article.Technique` with the technique's definition as its explanation and
 the words with the highest in-span probability as its triggers. The article's profile (techniques per 1,000 words,
@@ -101,9 +103,10 @@ class TechniqueModel:
         cfg = self.si.config.get("decode", {})
         self.options = DecodeOptions(**cfg) if cfg else DecodeOptions()
         self.labels: list[str] = list(self.tc.config["labels"])
-        prior = np.asarray(self.tc.config.get("prior", [1.0] * len(self.labels)), dtype=np.float32)
-        #: Logit correction: subtract prior_alpha * log(train prior) (tuned on PTC dev; 0 = plain argmax).
-        self.prior_shift = float(self.tc.config.get("prior_alpha", 0.0)) * np.log(prior / prior.sum())
+        stacker = self.tc.config.get("stacker")
+        #: Logistic regression over [encoder log-probabilities, span features] (fitted on PTC train), if shipped.
+        self.stack_coef = np.asarray(stacker["coef"], dtype=np.float32) if stacker else None
+        self.stack_intercept = np.asarray(stacker["intercept"], dtype=np.float32) if stacker else None
 
     # --- span identification ---------------------------------------------------------------------------------------
 
@@ -152,11 +155,12 @@ class TechniqueModel:
             spans = [items[k][0][items[k][1] : items[k][2]] for k in chunk]
             contexts = [items[k][0][items[k][3] : items[k][4]] for k in chunk]
             feeds, _ = self.tc.encode(spans, contexts)
-            feeds["features"] = np.stack([span_features(*items[k]) for k in chunk])
-            logits = self.tc.run(feeds)[0] - self.prior_shift
-            logits = logits - logits.max(axis=1, keepdims=True)
-            probs = np.exp(logits)
-            out[chunk] = probs / probs.sum(axis=1, keepdims=True)
+            features = np.stack([span_features(*items[k]) for k in chunk])
+            feeds["features"] = features
+            logits = _log_softmax(self.tc.run(feeds)[0])
+            if self.stack_coef is not None and self.stack_intercept is not None:
+                logits = np.hstack([logits, features]) @ self.stack_coef.T + self.stack_intercept
+            out[chunk] = np.exp(_log_softmax(logits))
         return out
 
     # --- both ------------------------------------------------------------------------------------------------------
@@ -172,7 +176,8 @@ class TechniqueModel:
         for (i, c), p in zip(flat, probs, strict=True):
             best = int(np.argmax(p))
             label = self.labels[best]
-            triggers = [texts[i][a:b] for a, b, _ in sorted(c.span.words, key=lambda w: -w[2])[:3]]
+            ranked = sorted(c.span.words, key=lambda w: -w[2])
+            triggers = [texts[i][a:b] for a, b, _ in ranked if _WORD.search(texts[i][a:b])][:3]
             results[i].append(
                 Technique(
                     start=c.span.start,
@@ -185,6 +190,11 @@ class TechniqueModel:
                 )
             )
         return results
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return np.asarray(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)), dtype=np.float32)
 
 
 @lru_cache(maxsize=2)
