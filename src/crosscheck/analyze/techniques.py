@@ -95,7 +95,7 @@ class TechniqueModel:
     """The span tagger and the technique classifier, loaded once per process."""
 
     def __init__(
-        self, *, si_model: str = SI_MODEL, tc_model: str = TC_MODEL, threads: int | None = None, batch_size: int = 64
+        self, *, si_model: str = SI_MODEL, tc_model: str = TC_MODEL, threads: int | None = None, batch_size: int = 32
     ) -> None:
         self.si: OnnxModel = load_onnx_model(si_model, threads)
         self.tc: OnnxModel = load_onnx_model(tc_model, threads)
