@@ -10,7 +10,13 @@ import pytest
 from crosscheck.analyze.pipeline import Document, Pipeline, build_pipeline
 from crosscheck.analyze.technique_decode import DecodeOptions, decode_words, group_words
 from crosscheck.analyze.technique_features import FEATURE_NAMES, count_repeats, span_features
-from crosscheck.analyze.techniques import split_lines, split_long, technique_definitions, technique_profile
+from crosscheck.analyze.techniques import (
+    boost_lexicon_words,
+    split_lines,
+    split_long,
+    technique_definitions,
+    technique_profile,
+)
 from crosscheck.article import Article, Technique
 from crosscheck.evaluate.ptc import TECHNIQUES
 
@@ -52,11 +58,18 @@ def _covered(doc: Document, phrase: str) -> bool:
 def test_obvious_loaded_language_is_marked() -> None:
     phrases = [(name, p) for name in NAMES for p in LOADED[name]]
     hits = [(name, p) for name, p in phrases if _covered(_example(name), p)]
-    # Measured: "stunning" (defeat) and "propaganda matrix" are marked; "Russian invaders" (in-span probability
-    # 0.22 against a peak floor of 10x the sentence median) and "blitzkrieg" (0.17) fall just under the decoding
-    # thresholds chosen on PTC dev, and "occupants" (0.01) is not loaded language in PTC's (US news) sense.
-    assert ("kharkiv-stunning-defeat", "stunning") in hits
-    assert ("kharkiv-stunning-defeat", "propaganda matrix") in hits
+    # "stunning" (defeat) and "propaganda matrix" come from the tagger alone; "invaders", "occupants" and
+    # "blitzkrieg" need the war-reporting lexicon (data/loaded_war_terms.json), which seeds spans the tagger, trained
+    # on PTC's political news, scores just under its thresholds.
+    assert hits == phrases
+
+
+def test_war_lexicon_only_seeds_words_inside_its_phrases() -> None:
+    text = "The invaders shelled the town. Officials said the bridge was repaired."
+    words = [(4, 12, 0.1), (13, 20, 0.05), (36, 41, 0.02)]
+    boosted = boost_lexicon_words(text, (0, len(text)), words, 0.4)
+    assert boosted == [(4, 12, 0.4), (13, 20, 0.05), (36, 41, 0.02)]
+    assert boost_lexicon_words("Plain reporting only.", (0, 21), [(0, 5, 0.1)], 0.4) == [(0, 5, 0.1)]
 
 
 @pytest.mark.slow

@@ -142,7 +142,11 @@ class TechniqueModel:
         options: DecodeOptions | None = None,
     ) -> list[SpanCandidate]:
         options = options or self.options
-        return [SpanCandidate(span, bounds) for bounds, words in tagged for span in decode_words(text, words, options)]
+        return [
+            SpanCandidate(span, bounds)
+            for bounds, words in tagged
+            for span in decode_words(text, boost_lexicon_words(text, bounds, words, options.threshold), options)
+        ]
 
     # --- technique classification ----------------------------------------------------------------------------------
 
@@ -190,6 +194,29 @@ class TechniqueModel:
                 )
             )
         return results
+
+
+@lru_cache(maxsize=1)
+def _war_terms() -> re.Pattern[str]:
+    data = json.loads(resources.files("crosscheck.data").joinpath("loaded_war_terms.json").read_text("utf-8"))
+    phrases = sorted(data["phrases"], key=len, reverse=True)
+    body = "|".join(re.escape(p.rstrip("*")) + (r"\w*" if p.endswith("*") else "") for p in phrases)
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+
+
+def boost_lexicon_words(
+    text: str, bounds: tuple[int, int], words: list[tuple[int, int, float]], floor: float
+) -> list[tuple[int, int, float]]:
+    """Raise the in-span probability of words inside a loaded war term (data/loaded_war_terms.json) to ``floor``.
+
+    The tagger learned loaded language from PTC (political news, 2017-2019); the war's own labels ("invaders",
+    "occupants", "blitzkrieg", "Kyiv regime") are rare there. A boosted word seeds a span like any other, its
+    neighbours join when the tagger scores them high enough, and the classifier names the technique.
+    """
+    matches = [(m.start(), m.end()) for m in _war_terms().finditer(text, bounds[0], bounds[1])]
+    if not matches:
+        return words
+    return [(a, b, max(p, floor)) if any(s < b and a < e for s, e in matches) else (a, b, p) for a, b, p in words]
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
