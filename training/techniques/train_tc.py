@@ -24,6 +24,7 @@ from transformers import AutoModel, get_linear_schedule_with_warmup
 
 from crosscheck.analyze.technique_features import FEATURE_NAMES, context_bounds, span_features
 from crosscheck.evaluate.ptc import TECHNIQUES, PtcSpan, tc_micro_f1
+from crosscheck.evaluate.techniques import label_spans
 from training.common import minilm_dir, seed_everything
 from training.techniques.data import Split, load_split, technique_index, tokenizer_json
 
@@ -113,15 +114,7 @@ def predict_logits(model: SpanClassifier, examples: list[dict]) -> np.ndarray:
 
 def assign_labels(spans: list[PtcSpan], logits: np.ndarray) -> list[PtcSpan]:
     """Best technique per span; the k-th copy of an identical span gets the k-th best technique."""
-    seen: dict[tuple[str, int, int], int] = {}
-    out = []
-    for s, row in zip(spans, logits, strict=True):
-        key = (s.article_id, s.start, s.end)
-        k = seen.get(key, 0)
-        seen[key] = k + 1
-        label = TECHNIQUES[int(np.argsort(-row)[min(k, len(TECHNIQUES) - 1)])]
-        out.append(PtcSpan(s.article_id, s.start, s.end, label))
-    return out
+    return label_spans(spans, logits, TECHNIQUES)
 
 
 def main() -> None:
