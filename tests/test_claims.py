@@ -236,3 +236,22 @@ def test_pipeline_end_to_end_on_an_example_article() -> None:
     for claim in document.claims:
         assert text[claim.start : claim.end] == claim.text
         assert claim.id == f"{article.id}:{claim.start}-{claim.end}"
+
+
+def test_two_recaptured_areas_have_different_sources() -> None:
+    """Kharkiv: 2,500 km² on a conservative estimate, 6,000 km² on the Deputy Defense Minister's word."""
+    from pathlib import Path
+
+    from crosscheck.analyze.pipeline import build_pipeline
+    from crosscheck.ingest.clean import clean_text
+
+    raw = (Path(__file__).resolve().parents[1] / "examples" / "kharkiv-stunning-defeat.txt").read_text("utf-8")
+    article = Article(raw=raw, origin="kharkiv", text=clean_text(raw).text, published="2022-09-13")
+    article.finalise_ids()
+    document = Document(article=article)
+    build_pipeline(["parse", "entities", "quantities", "dates", "attribution", "claims"])([document])
+    by_value = {q["value"]: c for c in document.claims for q in c.quantities if q["unit"] == "km²"}
+    assert by_value[2500.0].source == "A conservative estimate"
+    assert by_value[6000.0].source == "Ukraine’s Deputy Defense Minister"
+    assert by_value[6000.0].date == "2022-09-12"  # "on Monday", the day before publication
+    assert next(q for q in by_value[6000.0].quantities if q["value"] == 6000.0)["qualifier"] == "closer to"

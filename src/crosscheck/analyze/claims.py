@@ -64,12 +64,17 @@ class ClaimRules:
 
     place_labels: frozenset[str]
     terminal_punctuation: str
+    estimate_nouns: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
 def load_rules() -> ClaimRules:
     data = json.loads(files("crosscheck.data").joinpath("claims.json").read_text(encoding="utf-8"))
-    return ClaimRules(place_labels=frozenset(data["place_labels"]), terminal_punctuation=data["terminal_punctuation"])
+    return ClaimRules(
+        place_labels=frozenset(data["place_labels"]),
+        terminal_punctuation=data["terminal_punctuation"],
+        estimate_nouns=frozenset(data.get("estimate_nouns", ())),
+    )
 
 
 def candidate_sentences(doc: Doc, *, min_words: int, max_heading_words: int) -> list[tuple[int, int]]:
@@ -136,6 +141,25 @@ def claim_source(attributions: Sequence[Attribution], start: int, end: int) -> s
     return best[2] if best else None
 
 
+def estimate_source(doc: Doc | None, start: int, end: int, rules: ClaimRules) -> str | None:
+    """'A conservative estimate' in 'A conservative estimate of the land ... was 2,500 square kilometers'.
+
+    The subject of the sentence's main verb, when it is an estimate-like noun (``estimate_nouns``), from its first
+    modifier to the noun itself (the "of ..." part is what is estimated, not who estimates).
+    """
+    if doc is None:
+        return None
+    span = doc.char_span(start, end, alignment_mode="expand")
+    if span is None:
+        return None
+    root = span.root
+    for child in root.children:
+        if child.dep_ in ("nsubj", "nsubjpass") and child.lemma_.lower() in rules.estimate_nouns:
+            first = min(t.i for t in child.subtree if t.i <= child.i)
+            return doc[first : child.i + 1].text
+    return None
+
+
 def is_place(entity: Entity, rules: ClaimRules) -> bool:
     """An entity resolved to coordinates, or one labelled as a place with a canonical name."""
     return (entity.lat is not None and entity.lon is not None) or (
@@ -156,7 +180,7 @@ def build_claim(document: Document, start: int, end: int, score: float) -> Claim
         end=end,
         text=document.text[start:end],
         score=round(float(score), 4),
-        source=claim_source(document.attributions, start, end),
+        source=claim_source(document.attributions, start, end) or estimate_source(document.doc, start, end, rules),
         quantities=[q.to_dict() for q in document.quantities if _inside(start, end, q.start, q.end)],
         places=[e.to_dict() for e in inside_entities if is_place(e, rules)],
         entities=[e.to_dict() for e in inside_entities if not is_place(e, rules)],
