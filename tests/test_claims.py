@@ -255,3 +255,19 @@ def test_two_recaptured_areas_have_different_sources() -> None:
     assert by_value[6000.0].source == "Ukraine’s Deputy Defense Minister"
     assert by_value[6000.0].date == "2022-09-12"  # "on Monday", the day before publication
     assert next(q for q in by_value[6000.0].quantities if q["value"] == 6000.0)["qualifier"] == "closer to"
+
+
+def test_pronoun_source_takes_the_last_person_named_before() -> None:
+    from crosscheck.analyze.claims import load_rules, resolve_pronoun
+
+    rules = load_rules()
+    people = [
+        Entity(0, 13, "Peter Rutland", "PERSON"),
+        Entity(20, 24, "TASS", "ORG"),
+        Entity(200, 210, "Kate Smith", "PERSON"),
+    ]
+    assert resolve_pronoun("he", people, 150, rules) == "Peter Rutland"
+    assert resolve_pronoun("She", people, 300, rules) == "Kate Smith"
+    assert resolve_pronoun("he", people, 5, rules) == "he"  # nobody named before: kept as found
+    assert resolve_pronoun("The Ukrainian government", people, 150, rules) == "The Ukrainian government"
+    assert resolve_pronoun(None, people, 150, rules) is None

@@ -65,6 +65,7 @@ class ClaimRules:
     place_labels: frozenset[str]
     terminal_punctuation: str
     estimate_nouns: frozenset[str] = frozenset()
+    pronoun_sources: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -74,6 +75,7 @@ def load_rules() -> ClaimRules:
         place_labels=frozenset(data["place_labels"]),
         terminal_punctuation=data["terminal_punctuation"],
         estimate_nouns=frozenset(data.get("estimate_nouns", ())),
+        pronoun_sources=frozenset(data.get("pronoun_sources", ())),
     )
 
 
@@ -160,6 +162,14 @@ def estimate_source(doc: Doc | None, start: int, end: int, rules: ClaimRules) ->
     return None
 
 
+def resolve_pronoun(source: str | None, entities: Sequence[Entity], before: int, rules: ClaimRules) -> str | None:
+    """A source that is only a pronoun ("he") becomes the last person named before ``before``, if any."""
+    if source is None or source.lower() not in rules.pronoun_sources:
+        return source
+    people = [e for e in entities if e.label == "PERSON" and e.end <= before]
+    return (people[-1].canonical or people[-1].text) if people else source
+
+
 def is_place(entity: Entity, rules: ClaimRules) -> bool:
     """An entity resolved to coordinates, or one labelled as a place with a canonical name."""
     return (entity.lat is not None and entity.lon is not None) or (
@@ -180,7 +190,12 @@ def build_claim(document: Document, start: int, end: int, score: float) -> Claim
         end=end,
         text=document.text[start:end],
         score=round(float(score), 4),
-        source=claim_source(document.attributions, start, end) or estimate_source(document.doc, start, end, rules),
+        source=resolve_pronoun(
+            claim_source(document.attributions, start, end) or estimate_source(document.doc, start, end, rules),
+            document.entities,
+            start,
+            rules,
+        ),
         quantities=[q.to_dict() for q in document.quantities if _inside(start, end, q.start, q.end)],
         places=[e.to_dict() for e in inside_entities if is_place(e, rules)],
         entities=[e.to_dict() for e in inside_entities if not is_place(e, rules)],
