@@ -97,21 +97,14 @@ needs_datasets = pytest.mark.skipif(
 @pytest.mark.datasets
 @pytest.mark.slow
 @needs_datasets
-def test_gate_dev_test_f1() -> None:
-    sentences = read_checkthat_tsv(split_path("dev-test", root=DATASETS))
-    assert len(sentences) == 318
+@pytest.mark.parametrize(
+    ("split", "rows", "floor"), [("dev-test", 318, DEV_TEST_F1_FLOOR), ("dev", 1032, DEV_F1_FLOOR)]
+)
+def test_gate_f1(split: str, rows: int, floor: float) -> None:
+    sentences = read_checkthat_tsv(split_path(split, root=DATASETS))
+    assert len(sentences) == rows
     prf, _ = evaluate_model(sentences)
-    assert prf.f1 >= DEV_TEST_F1_FLOOR, prf
-
-
-@pytest.mark.datasets
-@pytest.mark.slow
-@needs_datasets
-def test_gate_dev_f1() -> None:
-    sentences = read_checkthat_tsv(split_path("dev", root=DATASETS))
-    assert len(sentences) == 1032
-    prf, _ = evaluate_model(sentences)
-    assert prf.f1 >= DEV_F1_FLOOR, prf
+    assert prf.f1 >= floor, prf
 
 
 @pytest.mark.datasets

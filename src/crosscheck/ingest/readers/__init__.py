@@ -172,14 +172,17 @@ def _read_document(source: Source, fmt: str, compressed: bool, options: IngestOp
 # --- paths ---------------------------------------------------------------------------------------------------------
 
 
-def _read_path(spec: str, options: IngestOptions) -> Iterator[Item]:
+def _read_path(
+    spec: str, options: IngestOptions, ancestors: frozenset[tuple[int, int]] = frozenset()
+) -> Iterator[Item]:
+    """A file, or a directory read recursively (``ancestors``: the directories being walked, to spot loops)."""
     try:
         info = os.stat(spec)
     except OSError as exc:
         yield _stat_failure(spec, exc)
         return
     if stat.S_ISDIR(info.st_mode):
-        yield from _walk(spec, info, frozenset(), options)
+        yield from _walk(spec, info, ancestors, options)
     else:
         yield from _read_file(spec, info, options)
 
@@ -228,18 +231,8 @@ def _walk(
         yield _unreadable(directory, exc)
         return
     for name in names:
-        if name.startswith("."):
-            continue
-        path = os.path.join(directory, name)
-        try:
-            child = os.stat(path)
-        except OSError as exc:
-            yield _stat_failure(path, exc)
-            continue
-        if stat.S_ISDIR(child.st_mode):
-            yield from _walk(path, child, ancestors, options)
-        else:
-            yield from _read_file(path, child, options)
+        if not name.startswith("."):
+            yield from _read_path(os.path.join(directory, name), options, ancestors)
 
 
 # --- stdin and URLs ------------------------------------------------------------------------------------------------
