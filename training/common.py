@@ -33,6 +33,16 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def start_run(*, seed: int, threads: int, out: Path) -> random.Random:
+    """Torch threads, every seed, the output folder; returns the run's own random generator (seeded)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    seed_everything(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    return random.Random(seed)
+
+
 def export_onnx_int8(
     model: Any,
     out_dir: Path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,3 +45,12 @@ def tokenizer_json() -> Path:
     from training.common import minilm_dir
 
     return minilm_dir() / "tokenizer.json"
+
+
+def batches(examples: list[dict], size: int, *, shuffle: bool, rng: random.Random) -> list[list[dict]]:
+    """Examples grouped by token length (little padding); the groups shuffled when training."""
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i]["ids"]))
+    groups = [[examples[i] for i in order[k : k + size]] for k in range(0, len(order), size)]
+    if shuffle:
+        rng.shuffle(groups)
+    return groups

@@ -23,8 +23,8 @@ from transformers import AutoModel, get_linear_schedule_with_warmup
 
 from crosscheck.analyze.technique_decode import DecodeOptions, decode_words, group_words
 from crosscheck.evaluate.ptc import PtcSpan, merge_spans, si_scores
-from training.common import minilm_dir, seed_everything
-from training.techniques.data import Split, line_spans, load_split, technique_index, tokenizer_json
+from training.common import minilm_dir, start_run
+from training.techniques.data import Split, batches, line_spans, load_split, technique_index, tokenizer_json
 
 MAX_LEN = 128
 N_OUT = 15
@@ -71,14 +71,6 @@ def make_examples(split: Split, tok: Tokenizer, *, with_labels: bool) -> list[di
                             labels[i, 1 + tech[s.technique]] = 1.0
             examples.append({"aid": aid, "ids": ids, "offsets": offsets, "labels": labels})
     return examples
-
-
-def batches(examples: list[dict], size: int, *, shuffle: bool, rng: random.Random) -> list[list[dict]]:
-    order = sorted(range(len(examples)), key=lambda i: len(examples[i]["ids"]))
-    groups = [[examples[i] for i in order[k : k + size]] for k in range(0, len(order), size)]
-    if shuffle:
-        rng.shuffle(groups)
-    return groups
 
 
 def collate(group: list[dict]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -139,10 +131,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("training/runs/si"))
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
-    rng = random.Random(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
+    rng = start_run(seed=args.seed, threads=args.threads, out=args.out)
 
     tok = Tokenizer.from_file(str(tokenizer_json()))
     tok.no_truncation()

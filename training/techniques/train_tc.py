@@ -25,8 +25,8 @@ from transformers import AutoModel, get_linear_schedule_with_warmup
 from crosscheck.analyze.technique_features import FEATURE_NAMES, context_bounds, span_features
 from crosscheck.evaluate.ptc import TECHNIQUES, PtcSpan, tc_micro_f1
 from crosscheck.evaluate.techniques import label_spans
-from training.common import minilm_dir, seed_everything
-from training.techniques.data import Split, load_split, technique_index, tokenizer_json
+from training.common import minilm_dir, start_run
+from training.techniques.data import Split, batches, load_split, technique_index, tokenizer_json
 
 MAX_LEN = 128
 N_FEATS = len(FEATURE_NAMES)
@@ -76,14 +76,6 @@ def make_examples(split: Split, spans: list[PtcSpan], tok: Tokenizer) -> list[di
     return examples
 
 
-def batches(examples: list[dict], size: int, *, shuffle: bool, rng: random.Random) -> list[list[dict]]:
-    order = sorted(range(len(examples)), key=lambda i: len(examples[i]["ids"]))
-    groups = [[examples[i] for i in order[k : k + size]] for k in range(0, len(order), size)]
-    if shuffle:
-        rng.shuffle(groups)
-    return groups
-
-
 def collate(group: list[dict]) -> tuple[torch.Tensor, ...]:
     width = max(len(e["ids"]) for e in group)
     ids = torch.zeros((len(group), width), dtype=torch.long)
@@ -127,10 +119,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("training/runs/tc"))
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
-    rng = random.Random(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
+    rng = start_run(seed=args.seed, threads=args.threads, out=args.out)
 
     tok = Tokenizer.from_file(str(tokenizer_json()))
     tok.enable_truncation(max_length=MAX_LEN, strategy="longest_first")
