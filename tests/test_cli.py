@@ -14,7 +14,19 @@ from click.testing import CliRunner
 from crosscheck.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTRACT = {"id", "url", "outlet", "title", "published", "language", "text", "removed", "entities", "quantities"}
+CONTRACT = {
+    "id",
+    "origin",
+    "url",
+    "outlet",
+    "title",
+    "published",
+    "language",
+    "text",
+    "removed",
+    "entities",
+    "quantities",
+}
 CONTRACT |= {"attributions", "claims", "techniques", "links"}
 
 
@@ -76,6 +88,63 @@ def test_export_jsonl_csv_parquet(ingested: Path, tmp_path: Path) -> None:
     table = pq.read_table(out)
     assert table.num_rows == 3 and set(table.column("id").to_pylist()) == {r["id"] for r in records}
     assert json.loads(table.column("removed").to_pylist()[0]) == records[0]["removed"]
+    # Every field of the JSONL record is a column of CSV and Parquet (the layers as JSON text).
+    for field in ("origin", "technique_profile", "techniques", "claims", "links"):
+        assert field in rows[0] and field in table.column_names
+    assert {r["origin"] for r in rows} == {r["origin"] for r in records}
+    assert all(r["origin"].endswith(".txt") for r in records)
+
+
+def _fails(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result.output
+
+
+def test_export_to_a_missing_folder_is_one_line_with_a_code(ingested: Path, tmp_path: Path) -> None:
+    output = _fails("export", "--db", str(ingested), "-o", str(tmp_path / "nonexistent" / "dir" / "x.jsonl"))
+    assert "[E044] cannot write" in output and "No such file or directory" in output
+    assert len(output.strip().splitlines()) == 1
+
+
+def test_reading_commands_do_not_create_a_missing_database(tmp_path: Path) -> None:
+    typo = tmp_path / "typo.db"
+    for command in ("list", "stats", "summary", "export", "analyze"):
+        assert "[E023] no database at" in _fails(command, "--db", str(typo))
+    assert "[E023]" in _fails("show", "abc", "--db", str(typo))
+    assert not typo.exists()
+
+
+def test_an_ambiguous_id_prefix_says_so(db_path: Path) -> None:
+    from crosscheck import open_store
+    from crosscheck.article import Article
+
+    with open_store(db_path) as store:
+        for n in range(17):  # 17 ids over 16 hex digits: two share a first digit
+            text = f"Report number {n} from Kherson."
+            store.add_article(Article(raw=text, origin=f"{n}.txt", text=text))
+        ids = [a.id for a in store.articles()]
+    digit = next(d for d in "0123456789abcdef" if sum(i.startswith(d) for i in ids) >= 2)
+    output = _fails("show", digit, "--db", str(db_path))
+    assert f"[E025] id prefix '{digit}' matches" in output and "give more of the id" in output
+
+
+def test_a_search_with_no_words_reports_the_syntax_error(ingested: Path) -> None:
+    assert "[E045] search query '\"' is not valid full-text syntax" in _fails("search", '"', "--db", str(ingested))
+    # A query that is not FTS5 syntax but has words is searched as those words.
+    assert "[Peskov]" in _run("search", "Peskov's", "--db", str(ingested))
+
+
+def test_claims_are_shown_whole(ingested: Path) -> None:
+    _run("analyze", "--db", str(ingested), "-q", "--stages", "parse,entities,quantities,dates,attribution,claims")
+    records = [json.loads(x) for x in _run("export", "--db", str(ingested)).splitlines() if x.startswith("{")]
+    record = max(records, key=lambda r: max((len(c["text"]) for c in r["claims"]), default=0))
+    longest = max(record["claims"], key=lambda c: len(c["text"]))
+    assert len(longest["text"]) > 140
+    shown = _run("show", record["id"], "--db", str(ingested), "--no-color")
+    assert " ".join(longest["text"].split()) in shown
 
 
 def test_parquet_needs_a_file(ingested: Path) -> None:

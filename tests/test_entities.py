@@ -146,7 +146,7 @@ def test_nationalities_and_people() -> None:
 
 def test_places_list_holds_the_located_places() -> None:
     doc = analyzed(RABBIT)
-    places = doc.extra["places"]
+    places = doc.layers["places"]
     assert places and all(p.label == "PLACE" and p.lat is not None for p in places)
     assert {"Kherson", "Kyiv", "Dnipro River", "Odesa"} <= {p.canonical for p in places}
 
@@ -154,7 +154,7 @@ def test_places_list_holds_the_located_places() -> None:
 def test_empty_text_and_text_without_entities() -> None:
     assert analyze_text("").entities == []
     doc = analyze_text("the soldiers walked home slowly and nobody said anything at all.")
-    assert doc.entities == [] and doc.extra["places"] == []
+    assert doc.entities == [] and doc.layers["places"] == []
 
 
 def test_gazetteer_file_is_compact_and_consistent() -> None:

@@ -7,7 +7,16 @@ from typing import ClassVar
 
 import pytest
 
-from crosscheck.analyze.pipeline import Document, build_pipeline, check_order, register_stage, validate_stages
+from crosscheck.analyze.pipeline import (
+    Document,
+    Layer,
+    build_pipeline,
+    check_order,
+    declare_layer,
+    declared_layers,
+    register_stage,
+    validate_stages,
+)
 from crosscheck.article import Article
 from crosscheck.errors import PipelineError
 
@@ -16,20 +25,22 @@ class _Upper:
     name: ClassVar[str] = "upper"
     requires: ClassVar[tuple[str, ...]] = ("text",)
     provides: ClassVar[tuple[str, ...]] = ("upper",)
+    layers: ClassVar[tuple[Layer, ...]] = (Layer("upper", many=False, internal=True),)
 
     def __call__(self, docs: Sequence[Document]) -> None:
         for d in docs:
-            d.extra["upper"] = d.text.upper()
+            d.layers["upper"] = d.text.upper()
 
 
 class _Count:
     name: ClassVar[str] = "count"
     requires: ClassVar[tuple[str, ...]] = ("upper",)
     provides: ClassVar[tuple[str, ...]] = ("count",)
+    layers: ClassVar[tuple[Layer, ...]] = (Layer("count", many=False),)
 
     def __call__(self, docs: Sequence[Document]) -> None:
         for d in docs:
-            d.extra["count"] = d.extra["upper"].count("KHERSON")
+            d.layers["count"] = d.layers["upper"].count("KHERSON")
 
 
 register_stage("test-upper")(_Upper)
@@ -40,7 +51,8 @@ def test_requirements_met_in_order_run() -> None:
     pipeline = build_pipeline(["test-upper", "test-count"])
     docs = [Document(article=Article(raw="", origin="x", text="Kherson and kherson"))]
     pipeline(docs)
-    assert docs[0].extra["count"] == 2
+    assert docs[0].layers["count"] == 2
+    assert docs[0].to_dict() == {"count": 2}  # internal layers are not exported
 
 
 def test_missing_requirement_is_named_with_its_provider() -> None:
@@ -65,3 +77,38 @@ def test_builtin_stage_order_is_valid_and_claims_need_their_inputs() -> None:
 
 def test_check_order_with_nothing_missing() -> None:
     check_order([_Upper(), _Count()])
+
+
+def test_registry_refuses_a_duplicate_stage_name() -> None:
+    class _Other(_Upper):
+        pass
+
+    with pytest.raises(PipelineError, match=r"\[E012\] a stage named 'test-upper' is already registered"):
+        register_stage("test-upper")(_Other)
+
+
+def test_registry_refuses_a_provides_no_layer_declares() -> None:
+    class _Undeclared:
+        name: ClassVar[str] = "undeclared"
+        requires: ClassVar[tuple[str, ...]] = ("text",)
+        provides: ClassVar[tuple[str, ...]] = ("nothing-declares-this",)
+
+        def __call__(self, docs: Sequence[Document]) -> None:
+            pass
+
+    with pytest.raises(PipelineError, match=r"\[E013\].*nothing-declares-this"):
+        register_stage("test-undeclared")(_Undeclared)
+    assert "test-undeclared" not in __import__("crosscheck.analyze.pipeline").analyze.pipeline.registered_stages()
+
+
+def test_a_layer_name_is_declared_once() -> None:
+    declare_layer(Layer("test-once", description="first"))
+    with pytest.raises(PipelineError, match="E014"):
+        declare_layer(Layer("test-once", description="second"))
+
+
+def test_builtin_layers_are_declared_by_their_stages() -> None:
+    names = [layer.name for layer in declared_layers()]
+    for expected in ("entities", "quantities", "dates", "attributions", "claims", "techniques", "technique_profile"):
+        assert expected in names
+    assert "doc" not in names  # internal

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from click.testing import CliRunner
 
-from crosscheck import __version__, open_store
+from crosscheck import Store, __version__, open_store
+from crosscheck.analyze.parse import split_pieces
+from crosscheck.analyze.pipeline import Document, Layer, register_stage
+from crosscheck.article import Article
+from crosscheck.cli import main
 from crosscheck.ingest import ingest
+from crosscheck.runners.base import due
 from crosscheck.runners.local import analyze_store
 
 STAGES = ["parse", "entities", "quantities", "dates"]
@@ -38,3 +47,97 @@ def test_process_pool_gives_the_same_results(examples_dir: Path, tmp_path: Path)
             assert analyze_store(store, stages=STAGES, workers=workers, batch_size=1) == 3
             results[workers] = {a.id: store.analysis(a.id) for a in store.articles()}
     assert results[1] == results[2]
+
+
+class _Explode:
+    """A stage that raises on any article mentioning a marker word (a stand-in for a stage bug on one input)."""
+
+    name: ClassVar[str] = "test-explode"
+    requires: ClassVar[tuple[str, ...]] = ("doc",)
+    provides: ClassVar[tuple[str, ...]] = ("test-explode",)
+    layers: ClassVar[tuple[Layer, ...]] = (Layer("test-explode", many=False, internal=True),)
+
+    def __call__(self, docs: Sequence[Document]) -> None:
+        for d in docs:
+            if "EXPLODE" in d.text:
+                raise ValueError("cannot handle this article")
+            d.layers["test-explode"] = True
+
+
+register_stage("test-explode")(_Explode)
+
+
+def _articles(store: Store, texts: list[str]) -> list[str]:
+    ids = []
+    for n, text in enumerate(texts):
+        article = Article(raw=text, origin=f"t{n}.txt", text=text, language="en")
+        store.add_article(article)
+        ids.append(article.id)
+    return ids
+
+
+def test_a_failing_article_is_recorded_and_the_rest_are_analysed(store: Store, example_texts: dict[str, str]) -> None:
+    texts = list(example_texts.values())
+    ids = _articles(store, [texts[0], texts[1] + "\nEXPLODE", texts[2]])
+    assert analyze_store(store, stages=["parse", "entities", "test-explode"], workers=1, batch_size=3) == 3
+    statuses = {a.id: a.status for a in store.articles()}
+    assert statuses == {ids[0]: "analyzed", ids[1]: "failed", ids[2]: "analyzed"}
+    [(failed_id, reason)] = store.failures()
+    assert failed_id == ids[1]
+    assert "stage 'test-explode' raised ValueError: cannot handle this article" in reason
+    assert store.analysis(ids[1]) is None
+    # The next run retries the failure (and only it).
+    assert due(store, ["parse", "entities", "test-explode"]) == [ids[1]]
+
+
+def test_failures_are_listed_by_stats(db_path: Path, example_texts: dict[str, str]) -> None:
+    with open_store(db_path) as store:
+        ids = _articles(store, [next(iter(example_texts.values())) + " EXPLODE"])
+        analyze_store(store, stages=["parse", "test-explode"], workers=1)
+    result = CliRunner().invoke(main, ["stats", "--db", str(db_path)])
+    assert result.exit_code == 0
+    assert f"failed  {ids[0]}: stage 'test-explode' raised ValueError" in result.output
+    assert "failed     1" in result.output
+
+
+@pytest.mark.slow
+def test_an_article_over_a_million_characters_is_analysed_in_pieces(
+    store: Store, example_texts: dict[str, str]
+) -> None:
+    base = example_texts["kherson-liberated.txt"]
+    huge = "\n\n".join([base] * (1_050_000 // len(base) + 1))
+    assert len(huge) > 1_000_000  # over spaCy's max_length: one nlp() call raises E088
+    small = example_texts["kharkiv-stunning-defeat.txt"]
+    ids = _articles(store, [huge, small])
+    assert analyze_store(store, stages=["parse", "entities"], workers=1, batch_size=2) == 2
+    assert store.failures() == []
+    analysis = store.analysis(ids[0])
+    assert analysis is not None
+    kherson = [e for e in analysis["entities"] if e["text"] == "Kherson"]
+    assert len(kherson) > 100
+    assert all(huge[e["start"] : e["end"]] == e["text"] for e in analysis["entities"])  # offsets into the whole
+    assert max(e["start"] for e in kherson) > 1_000_000
+
+
+def test_long_text_pieces_cover_the_text_and_cut_at_breaks() -> None:
+    text = ("Kherson was liberated. " * 40 + "\n\n") * 30
+    pieces = split_pieces(text, max_chars=2_000)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
+    assert all(b - a <= 2_000 for a, b in pieces)
+    assert all(text[b - 2 : b] == "\n\n" for _, b in pieces[:-1])
+
+
+def test_articles_in_other_languages_get_no_english_model_layers(store: Store) -> None:
+    italian = (
+        "Le truppe russe si sono ritirate da Kherson, ha dichiarato il ministero della Difesa ucraino. "
+        "Secondo fonti locali, più di 200 soldati sono stati fatti prigionieri."
+    )
+    article = Article(raw=italian, origin="it.txt", text=italian, language="it")
+    store.add_article(article)
+    analyze_store(store, stages=STAGES, workers=1)
+    analysis = store.analysis(article.id)
+    assert analysis is not None
+    assert analysis.get("entities", []) == [] and analysis.get("quantities", []) == []
+    [note] = analysis["notes"]
+    assert note["kind"] == "unsupported-language" and "'it'" in note["message"]

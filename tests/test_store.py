@@ -92,7 +92,7 @@ def test_save_analysis_writes_spans_and_claims(store: Store, example_texts: dict
     assert store.needs_analysis(["parse"], "1") == []
     assert store.needs_analysis(["parse", "claims"], "1") == [article.id]
     layers = {r[0] for r in store.conn.execute("SELECT layer FROM spans")}
-    assert layers == {"entity", "quantity", "attribution"}
+    assert layers == {"entities", "quantities", "attributions"}
     store.save_analysis(article.id, ["parse"], "1", {"claims": []})  # replacing drops the old rows
     assert store.conn.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
     assert store.get(article.id).status == "analyzed"  # type: ignore[union-attr]

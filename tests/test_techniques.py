@@ -96,7 +96,7 @@ def test_techniques_are_valid_spans_with_explanations(name: str) -> None:
         assert t.explanation == definitions[t.technique]["definition"]
         assert 0.0 < t.score <= 1.0
         assert t.triggers and all(trigger in t.text and trigger.strip(".,'’‘“”") for trigger in t.triggers)
-    profile = doc.extra["profile"]
+    profile = doc.layers["technique_profile"]
     assert sum(profile["counts"].values()) == len(doc.techniques)
     assert profile["techniques_per_1000_words"] > 0
     assert set(profile["most_frequent"]) <= set(profile["counts"])

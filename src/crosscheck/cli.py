@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .errors import CrosscheckError
+from .errors import CrosscheckError, InputError
 from .evaluate import eval_group
 from .store import DEFAULT_DB, Store, open_store
 
@@ -38,8 +38,18 @@ def db_option(func: F) -> F:
     )(func)
 
 
-def _open(db_path: str) -> Store:
-    return open_store(db_path)
+def _open(db_path: str, *, create: bool = False) -> Store:
+    """Open the database; only commands that store new articles create a missing file (a typo is an error)."""
+    return open_store(db_path, create=create)
+
+
+def _shorten(text: str, width: int) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``width`` characters (an ellipsis marks a cut)."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    cut = flat.rfind(" ", 0, width - 1)
+    return flat[: cut if cut > width // 2 else width - 1].rstrip(" ,;:") + "…"
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,7 +114,7 @@ def ingest(
     from .ingest.options import DEFAULT_MAX_BYTES
 
     if "-" in inputs and sys.stdin.isatty():
-        raise click.UsageError("'-' reads articles from standard input, but nothing is piped in")
+        raise InputError("E048")
 
     options = IngestOptions(
         max_bytes=max_bytes or DEFAULT_MAX_BYTES,
@@ -119,7 +129,10 @@ def ingest(
         fetch_timeout=timeout,
         format=fmt,
     )
-    with _open(db_path) as store, tqdm(desc="ingest", unit=" inputs", disable=quiet, file=sys.stderr) as bar:
+    with (
+        _open(db_path, create=True) as store,
+        tqdm(desc="ingest", unit=" inputs", disable=quiet, file=sys.stderr) as bar,
+    ):
         summary = run_ingest(list(inputs), store, options=options, progress=lambda _: bar.update(1))
         stored = store.count()
     click.echo(
@@ -169,9 +182,7 @@ def show(article_id: str, db_path: str, removed: bool, layers: str, color: bool 
 
     use_color = sys.stdout.isatty() if color is None else color
     with _open(db_path) as store:
-        article = store.get(article_id)
-        if article is None:
-            raise click.ClickException(f"no article with id '{article_id}' (see: crosscheck list)")
+        article = store.require(article_id)
         record = article_record(store, article)
     if as_json:
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
@@ -191,23 +202,35 @@ def show(article_id: str, db_path: str, removed: bool, layers: str, color: bool 
     _echo_section(
         "Attributions",
         [
-            f"{(a.get('source') or {}).get('text', '(unnamed)')} —{(a.get('cue') or {}).get('text', '')}→ "
-            f"{a['content']['text'][:120]!r}"
+            f"{_source_name(a.get('source'))} —{(a.get('cue') or {}).get('text', '')}→ "
+            f"{_shorten(a['content']['text'], 160)!r}"
             for a in record["attributions"]
         ],
     )
     _echo_section(
         "Check-worthy claims",
         [
-            f"{c['score']:.2f} {c['text'][:140]!r}" + (f" (source: {c['source']})" if c.get("source") else "")
+            f"{c['score']:.2f} {' '.join(c['text'].split())!r}"
+            + (f" (source: {c['source']})" if c.get("source") else "")
             for c in record["claims"]
         ],
     )
     places = {e["canonical"]: (e["lat"], e["lon"]) for e in record["entities"] if e.get("canonical") and e.get("lat")}
     _echo_section("Places", [f"{name} ({lat:.4f}, {lon:.4f})" for name, (lat, lon) in places.items()])
+    _echo_section("Notes", [n["message"] for n in record.get("notes", [])])
+    if article.status == "failed":
+        click.echo(f"\nanalysis failed: {article.reason}")
     if record["removed"]:
         kinds = sorted({r["kind"] for r in record["removed"]})
         click.echo(f"\n{len(record['removed'])} pieces of boilerplate removed ({', '.join(kinds)}); see --removed")
+
+
+def _source_name(source: dict[str, Any] | None) -> str:
+    if not source:
+        return "(unnamed)"
+    text = str(source.get("text", ""))
+    canonical = source.get("canonical")
+    return f"{text} [{canonical}]" if canonical and canonical != text else text
 
 
 def _echo_section(title: str, lines: list[str]) -> None:
@@ -242,7 +265,7 @@ def export(db_path: str, fmt: str, output: str) -> None:
     with _open(db_path) as store:
         target: Any = sys.stdout if output == "-" and fmt != "parquet" else output
         if output == "-" and fmt == "parquet":
-            raise click.UsageError("Parquet is binary: give a file with --output")
+            raise InputError("E043")
         count = run_export(store, fmt, target)
     click.echo(f"exported {count} articles ({fmt})", err=True)
 
@@ -265,7 +288,12 @@ def analyze(db_path: str, stages: str | None, workers: int | None, force: bool, 
         with tqdm(total=total, desc="analyze", unit=" articles", disable=quiet, file=sys.stderr) as bar:
             done = analyze_store(store, stages=names, workers=workers, force=force, progress=bar.update)
         stats = store.stats()
-    click.echo(f"analysed {done} articles with {', '.join(names)}; {stats['claims']} claims stored")
+        failures = store.failures()
+    click.echo(
+        f"analysed {done - len(failures)} of {done} articles with {', '.join(names)}; {stats['claims']} claims stored"
+    )
+    for article_id, reason in failures:
+        click.echo(f"  failed {article_id}: {reason}", err=True)
 
 
 @main.command()
@@ -275,10 +303,13 @@ def stats(db_path: str) -> None:
     with _open(db_path) as store:
         counts = store.stats()
         skipped = store.skipped()
+        failures = store.failures()
     for key, value in counts.items():
         click.echo(f"{key:10} {value}")
     for item in skipped:
         click.echo(f"  skipped {item.origin}: {item.code}: {item.reason}")
+    for article_id, reason in failures:
+        click.echo(f"  failed  {article_id}: {reason} (the next 'crosscheck analyze' retries it)")
 
 
 @main.command()

@@ -1,13 +1,19 @@
 """Error and skip-reason codes, in one place.
 
-User-facing failures raise :class:`CrosscheckError` (the CLI shows its message and exits non-zero). Inputs that cannot
-become articles are not errors: they are recorded as :class:`~crosscheck.article.Skipped` with one of the
-``SKIP_*`` codes below, and the rest of the batch goes on.
+User-facing failures raise a :class:`CrosscheckError` subclass with a code from :data:`ERRORS`; each code is defined
+once here with its message template, and the message is built from keyword fields
+(``StoreError("E023", path="x.db")``). The CLI shows ``[code] message`` and exits non-zero. ``docs/errors.md`` lists
+every code; a test keeps the two in step.
+
+Inputs that cannot become articles are not errors: they are recorded as :class:`~crosscheck.article.Skipped` with one
+of the ``SKIP_*`` codes below, and the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
-# Reasons an input is skipped (stored in the ``skipped`` table and shown in the ingest summary).
+from typing import Any
+
+# Reasons an input is skipped (stored in the ``origins`` table and shown in the ingest summary).
 SKIP_EMPTY = "empty"  # no text at all, or nothing left after cleaning
 SKIP_BINARY = "binary"  # looks like a binary file, not text
 SKIP_ENCODING = "encoding"  # bytes that decode in no encoding we could detect
@@ -19,14 +25,63 @@ SKIP_FETCH = "fetch-failed"  # a URL that could not be fetched
 SKIP_UNREADABLE = "unreadable"  # a file that cannot be opened (permissions, missing)
 SKIP_NO_TEXT = "no-text"  # extraction found no main text in a page
 
+#: Every error code with its message template. Ranges: E01x pipeline, E02x store, E03x models, E04x inputs,
+#: arguments and the command line, E05x ingest, E06x model runtime, E07x analysis stages. Append codes; never
+#: reuse or renumber one that has shipped.
+_TABLE: tuple[tuple[str, str], ...] = (
+    ("E010", "cannot build the pipeline: {problems}"),
+    ("E011", "unknown stage(s) {unknown}; known: {known}"),
+    ("E012", "a stage named '{name}' is already registered"),
+    ("E013", "stage '{name}' provides {undeclared}, which no layer declares (declare them with declare_layer)"),
+    ("E014", "a layer named '{name}' is already declared"),
+    ("E015", "the {stage} stage needs the parse stage's Doc (run 'parse' first)"),
+    ("E020", "cannot open database {path}: {reason}"),
+    ("E021", "{path} is not a Crosscheck database: {reason}"),
+    ("E022", "{path} has schema version {version}, newer than this Crosscheck knows ({known}); upgrade Crosscheck"),
+    ("E023", "no database at {path}; create one with 'crosscheck ingest FILES --db {path}'"),
+    ("E024", "no article with id '{article_id}' (see: crosscheck list)"),
+    ("E025", "id prefix '{article_id}' matches {count} articles ({examples}); give more of the id"),
+    ("E026", "cannot write to the database {path}: {reason}"),
+    (
+        "E030",
+        "spaCy pipeline '{name}' is not installed; install Crosscheck with its dependencies or set "
+        "CROSSCHECK_SPACY_MODEL",
+    ),
+    ("E031", "model file {path} is missing; reinstall Crosscheck or retrain the model ({hint})"),
+    ("E040", "unknown export format '{fmt}'; choose one of {choices}"),
+    ("E041", "{path}: {problem}"),
+    ("E042", "unknown input format '{fmt}'; choose one of {choices}"),
+    ("E043", "Parquet is binary: give a file path with --output"),
+    ("E044", "cannot write {path}: {reason}"),
+    (
+        "E045",
+        "search query {query!r} is not valid full-text syntax ({reason}); quote phrases in double quotes, or "
+        "search plain words",
+    ),
+    ("E046", "Parquet export needs pyarrow: pip install 'crosscheck[parquet]'"),
+    ("E047", "no labelled data at {path}; {hint}"),
+    ("E048", "'-' reads articles from standard input, but nothing is piped in"),
+)
+
+ERRORS: dict[str, str] = dict(_TABLE)
+
+
+def error_codes() -> list[str]:
+    """Every defined code, in table order (duplicates included, so a test can find them)."""
+    return [code for code, _ in _TABLE]
+
 
 class CrosscheckError(Exception):
-    """An error the user can act on. ``code`` is stable; the message says what to do."""
+    """An error the user can act on. ``code`` is stable; the message (from :data:`ERRORS`) says what to do."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"[{code}] {message}")
+    def __init__(self, code: str, **fields: Any) -> None:
+        template = ERRORS.get(code)
+        if template is None:
+            raise KeyError(f"error code {code} is not defined in crosscheck.errors")
         self.code = code
-        self.message = message
+        self.fields = fields
+        self.message = template.format(**fields)
+        super().__init__(f"[{code}] {self.message}")
 
 
 class PipelineError(CrosscheckError):
@@ -34,7 +89,7 @@ class PipelineError(CrosscheckError):
 
 
 class StoreError(CrosscheckError):
-    """A store that cannot be opened or migrated (E02x)."""
+    """A store that cannot be opened, migrated or read as asked (E02x)."""
 
 
 class ModelError(CrosscheckError):
@@ -42,4 +97,4 @@ class ModelError(CrosscheckError):
 
 
 class InputError(CrosscheckError):
-    """Bad arguments to a reader or the CLI (E04x)."""
+    """Bad arguments to a reader, an export or the CLI (E04x, E05x)."""

@@ -8,13 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from .analyze.pipeline import declared_layers
 from .errors import InputError
 from .store import Store, StoredArticle
 
 FORMATS = ("jsonl", "csv", "parquet")
-#: Flat columns, then nested ones (JSON text in CSV and Parquet).
-FLAT_FIELDS = ("id", "url", "outlet", "title", "published", "fetched", "language", "status", "text")
-NESTED_FIELDS = ("removed", "entities", "quantities", "dates", "attributions", "claims", "techniques", "links")
+#: Flat columns of CSV and Parquet; every other field (the layers) is a column of JSON text.
+FLAT_FIELDS = ("id", "origin", "url", "outlet", "title", "published", "fetched", "language", "status", "text")
+
+
+def nested_fields() -> list[str]:
+    """The export's layer fields, in order: removed boilerplate, every declared layer, then cross-article links."""
+    return ["removed", *(layer.name for layer in declared_layers()), "links"]
 
 
 def article_record(store: Store, article: StoredArticle) -> dict[str, Any]:
@@ -22,6 +27,7 @@ def article_record(store: Store, article: StoredArticle) -> dict[str, Any]:
     analysis = store.analysis(article.id) or {}
     record: dict[str, Any] = {
         "id": article.id,
+        "origin": article.origin,
         "url": article.url,
         "outlet": article.outlet,
         "title": article.title,
@@ -32,10 +38,13 @@ def article_record(store: Store, article: StoredArticle) -> dict[str, Any]:
         "text": article.text,
         "removed": [r.to_dict() for r in article.removed],
     }
-    for key in ("entities", "quantities", "dates", "attributions", "claims", "techniques"):
-        record[key] = analysis.get(key, [])
-    if "profile" in analysis:
-        record["technique_profile"] = analysis["profile"]
+    for declared in declared_layers():
+        if declared.many:
+            record[declared.name] = analysis.get(declared.name, [])
+        elif declared.name in analysis:
+            record[declared.name] = analysis[declared.name]
+    if analysis.get("notes"):
+        record["notes"] = analysis["notes"]
     record["links"] = store.links(article.id)
     return record
 
@@ -45,47 +54,60 @@ def iter_records(store: Store) -> Iterator[dict[str, Any]]:
         yield article_record(store, article)
 
 
-def _flat_row(record: dict[str, Any]) -> dict[str, Any]:
+def _flat_row(record: dict[str, Any], nested: list[str]) -> dict[str, Any]:
     row = {k: record.get(k) for k in FLAT_FIELDS}
-    row.update({k: json.dumps(record.get(k, []), ensure_ascii=False) for k in NESTED_FIELDS})
+    row.update({k: json.dumps(record.get(k), ensure_ascii=False) for k in nested})
     return row
 
 
 def export(store: Store, fmt: str, out: str | Path | IO[str]) -> int:
     """Write every article in ``fmt`` to ``out`` (a path, or a text stream for jsonl/csv). Returns the count."""
     if fmt not in FORMATS:
-        raise InputError("E040", f"unknown export format '{fmt}'; choose one of {', '.join(FORMATS)}")
+        raise InputError("E040", fmt=fmt, choices=", ".join(FORMATS))
     if fmt == "parquet":
         if not isinstance(out, str | Path):
-            raise InputError("E041", "Parquet is binary: give a file path with --output")
+            raise InputError("E043")
         return _export_parquet(store, Path(out))
     if isinstance(out, str | Path):
-        with open(out, "w", encoding="utf-8", newline="") as handle:
+        try:
+            handle = open(out, "w", encoding="utf-8", newline="")  # noqa: SIM115  (closed below)
+        except OSError as exc:
+            raise InputError("E044", path=out, reason=exc.strerror or exc) from exc
+        with handle:
             return export(store, fmt, handle)
     count = 0
+    nested = nested_fields()
     if fmt == "jsonl":
         for record in iter_records(store):
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
         return count
-    writer = csv.DictWriter(out, fieldnames=[*FLAT_FIELDS, *NESTED_FIELDS])
+    writer = csv.DictWriter(out, fieldnames=[*FLAT_FIELDS, *nested])
     writer.writeheader()
     for record in iter_records(store):
-        writer.writerow(_flat_row(record))
+        writer.writerow(_flat_row(record, nested))
         count += 1
     return count
 
 
 def _export_parquet(store: Store, path: Path) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise InputError("E046") from exc
 
-    schema = pa.schema([(k, pa.string()) for k in (*FLAT_FIELDS, *NESTED_FIELDS)])
+    nested = nested_fields()
+    schema = pa.schema([(k, pa.string()) for k in (*FLAT_FIELDS, *nested)])
     count = 0
-    with pq.ParquetWriter(str(path), schema) as writer:
+    try:
+        writer = pq.ParquetWriter(str(path), schema)
+    except OSError as exc:
+        raise InputError("E044", path=path, reason=exc) from exc
+    with writer:
         batch: list[dict[str, Any]] = []
         for record in iter_records(store):
-            batch.append(_flat_row(record))
+            batch.append(_flat_row(record, nested))
             count += 1
             if len(batch) >= 500:
                 writer.write_table(pa.Table.from_pylist(batch, schema=schema))

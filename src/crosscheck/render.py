@@ -8,16 +8,22 @@ from typing import Any
 
 import click
 
+from .analyze.pipeline import declared_layers
 from .article import Removed
 
-#: How each layer is drawn in a terminal; with colour off, spans are bracketed and numbered instead.
-STYLES: dict[str, dict[str, Any]] = {
-    "techniques": {"fg": "red", "underline": True},
-    "entities": {"fg": "cyan", "bold": True},
-    "quantities": {"fg": "yellow", "bold": True},
-    "dates": {"fg": "magenta"},
-}
+#: The layers ``crosscheck show`` marks unless told otherwise.
 LAYERS = ("techniques", "entities", "quantities", "dates")
+
+
+def styles() -> dict[str, dict[str, Any]]:
+    """How each declared layer is drawn in a terminal (the layer's ``style``); with colour off, spans are bracketed
+    and numbered instead."""
+    return {layer.name: layer.style for layer in declared_layers() if layer.style is not None}
+
+
+def _bounds(layer: str, item: dict[str, Any]) -> tuple[int, int] | None:
+    declared = {d.name: d for d in declared_layers()}.get(layer)
+    return declared.span_of(item) if declared else None
 
 
 def _segments(text: str, spans: Sequence[tuple[int, int, str]]) -> list[tuple[str, frozenset[str]]]:
@@ -39,7 +45,13 @@ def mark_text(
     text: str, analysis: dict[str, Any], *, layers: Sequence[str] = LAYERS, color: bool = True
 ) -> tuple[str, list[str]]:
     """The text with spans of ``layers`` marked, and numbered notes for the technique spans."""
-    spans = [(int(i["start"]), int(i["end"]), layer) for layer in layers for i in analysis.get(layer, [])]
+    spans = [
+        (*bounds, layer)
+        for layer in layers
+        for i in analysis.get(layer, [])
+        if isinstance(analysis.get(layer), list) and (bounds := _bounds(layer, i)) is not None
+    ]
+    drawn = styles()
     notes: list[str] = []
     if not color:
         return _bracketed(text, analysis, layers, notes), notes
@@ -52,9 +64,9 @@ def mark_text(
         if position in technique_starts:
             out.append(click.style(f"[{technique_starts[position]}]", fg="red", dim=True))
         style: dict[str, Any] = {}
-        for layer in LAYERS:
-            if layer in covering:
-                style = {**STYLES[layer], **style}
+        for layer in layers:
+            if layer in covering and layer in drawn:
+                style = {**drawn[layer], **style}
         out.append(click.style(piece, **style) if style else piece)
         position += len(piece)
     for n, t in enumerate(analysis.get("techniques", []), start=1):
@@ -77,10 +89,14 @@ def _bracketed(text: str, analysis: dict[str, Any], layers: Sequence[str], notes
     """Plain rendering: ⟦span⟧{label} markers inserted at span edges (innermost last)."""
     inserts: list[tuple[int, int, str]] = []  # (position, order, marker)
     for layer in layers:
-        for n, item in enumerate(analysis.get(layer, []), start=1):
+        items = analysis.get(layer)
+        for n, item in enumerate(items if isinstance(items, list) else [], start=1):
+            bounds = _bounds(layer, item)
+            if bounds is None:
+                continue
             label = _label(layer, item, n)
-            inserts.append((int(item["start"]), 1, "⟦"))
-            inserts.append((int(item["end"]), 0, f"⟧{{{label}}}"))
+            inserts.append((bounds[0], 1, "⟦"))
+            inserts.append((bounds[1], 0, f"⟧{{{label}}}"))
             if layer == "techniques":
                 notes.append(_technique_note(n, item))
     out = []
@@ -100,6 +116,9 @@ def _label(layer: str, item: dict[str, Any], n: int) -> str:
         return str(item.get("canonical") or item["label"]) if item.get("lat") is not None else str(item["label"])
     if layer == "quantities":
         return f"{item.get('value')} {item.get('unit') or ''}".strip()
+    declared = {d.name: d for d in declared_layers()}.get(layer)
+    if declared and declared.label and item.get(declared.label) is not None:
+        return str(item[declared.label])
     return str(item.get("value") or layer)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from .analyze.pipeline import declared_layers
 from .store import Store
 
 
@@ -38,12 +39,10 @@ def corpus_summary(store: Store, *, top: int = 8) -> dict[str, Any]:
                 "words": len(article.text.split()),
                 "removed": len(article.removed),
                 "analyzed": bool(analysis),
-                "entities": len(entities),
-                "quantities": len(analysis.get("quantities", [])),
-                "attributions": len(analysis.get("attributions", [])),
-                "claims": len(analysis.get("claims", [])),
-                "techniques": len(analysis.get("techniques", [])),
+                **{layer.name: len(analysis.get(layer.name, [])) for layer in declared_layers() if layer.many},
                 "top_claim": top_claim["text"] if top_claim else None,
+                "status": article.status,
+                "notes": analysis.get("notes", []),
             }
         )
     return {

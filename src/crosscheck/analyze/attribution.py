@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..article import Attribution, Span
 from ..errors import ModelError
-from .pipeline import Document, register_stage
+from .pipeline import Document, Layer, register_stage
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -87,7 +87,7 @@ def load_cue_model(path: Path = MODEL_FILE) -> CueModel:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ModelError("E031", f"attribution cue model missing at {path}; run training/attribution/train.py") from exc
+        raise ModelError("E031", path=path, hint="run training/attribution/train.py") from exc
     return CueModel(weights=raw["weights"], bias=float(raw["bias"]), threshold=float(raw["threshold"]))
 
 
@@ -630,6 +630,11 @@ class AttributionStage:
     name: ClassVar[str] = "attribution"
     requires: ClassVar[tuple[str, ...]] = ("doc",)
     provides: ClassVar[tuple[str, ...]] = ("attributions",)
+    layers: ClassVar[tuple[Layer, ...]] = (
+        Layer(
+            "attributions", label="kind", span="content", spans=True, style={"fg": "green"}, description="who said what"
+        ),
+    )
 
     def __init__(self, *, threshold: float | None = None, model_path: Path | None = None) -> None:
         self.model = load_cue_model(model_path or MODEL_FILE)

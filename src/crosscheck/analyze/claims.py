@@ -18,7 +18,7 @@ import numpy as np
 
 from ..article import Attribution, Claim, Entity
 from ..models.runtime import OnnxModel, load_onnx_model
-from .pipeline import Document, register_stage
+from .pipeline import Document, Layer, register_stage
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -210,6 +210,9 @@ class ClaimsStage:
     name: ClassVar[str] = "claims"
     requires: ClassVar[tuple[str, ...]] = ("doc", "entities", "quantities", "dates", "attributions")
     provides: ClassVar[tuple[str, ...]] = ("claims",)
+    layers: ClassVar[tuple[Layer, ...]] = (
+        Layer("claims", style={"fg": "blue", "underline": True}, description="check-worthy claims"),
+    )
 
     def __init__(
         self,

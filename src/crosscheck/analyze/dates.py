@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..article import TimeExpression
-from .pipeline import Document, register_stage
+from .pipeline import Document, Layer, register_stage
 from .quantities import parse_number
 
 if TYPE_CHECKING:
@@ -282,6 +282,9 @@ class DatesStage:
     name: ClassVar[str] = "dates"
     requires: ClassVar[tuple[str, ...]] = ("doc",)
     provides: ClassVar[tuple[str, ...]] = ("dates",)
+    layers: ClassVar[tuple[Layer, ...]] = (
+        Layer("dates", label="value", spans=True, style={"fg": "magenta"}, description="time expressions"),
+    )
 
     def __init__(self, *, reference_year: int | None = None, earliest_year: int = 2022) -> None:
         load_tables()

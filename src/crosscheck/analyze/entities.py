@@ -14,7 +14,7 @@ the gazetteer, which beats the tagger):
 3. The military lexicon (``data/military.json``): equipment and unit names, model codes of known families
    (T-72B3, Su-25), a model code next to an equipment noun, numbered formations ("93rd Mechanized Brigade").
 
-Provides ``document.entities`` (in text order) and ``document.extra["places"]`` (the PLACE entities with coordinates).
+Provides ``document.entities`` (in text order) and ``document.layers["places"]`` (the PLACE entities with coordinates).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..article import Entity
-from .pipeline import Document, register_stage
+from .pipeline import Document, Layer, register_stage
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -286,6 +286,10 @@ class EntitiesStage:
     name: ClassVar[str] = "entities"
     requires: ClassVar[tuple[str, ...]] = ("doc",)
     provides: ClassVar[tuple[str, ...]] = ("entities", "places")
+    layers: ClassVar[tuple[Layer, ...]] = (
+        Layer("entities", label="label", spans=True, style={"fg": "cyan", "bold": True}, description="entities"),
+        Layer("places", internal=True, description="the place entities with coordinates"),
+    )
 
     def __init__(self) -> None:
         self.gazetteer = load_gazetteer()
@@ -296,4 +300,4 @@ class EntitiesStage:
             if document.doc is None:
                 continue
             document.entities = find_entities(document.doc, gazetteer=self.gazetteer, military=self.military)
-            document.extra["places"] = [e for e in document.entities if e.label == "PLACE" and e.lat is not None]
+            document.layers["places"] = [e for e in document.entities if e.label == "PLACE" and e.lat is not None]

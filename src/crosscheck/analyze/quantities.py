@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..article import Entity, Quantity
-from .pipeline import Document, register_stage
+from .pipeline import Document, Layer, register_stage
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -325,6 +325,9 @@ class QuantitiesStage:
     name: ClassVar[str] = "quantities"
     requires: ClassVar[tuple[str, ...]] = ("doc",)
     provides: ClassVar[tuple[str, ...]] = ("quantities",)
+    layers: ClassVar[tuple[Layer, ...]] = (
+        Layer("quantities", label="unit", spans=True, style={"fg": "yellow", "bold": True}, description="numbers"),
+    )
 
     def __init__(self) -> None:
         load_tables()

@@ -12,7 +12,7 @@ Two shipped int8 ONNX models, both fine-tuned from all-MiniLM-L6-v2 on PTC train
 
 Each span becomes a :class:`~crosscheck.article.Technique` with the technique's definition as its explanation and
 the words with the highest in-span probability as its triggers. The article's profile (techniques per 1,000 words,
-counts, most frequent) goes into ``document.extra["profile"]``.
+counts, most frequent) goes into the ``technique_profile`` layer.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 from ..article import Technique
 from ..errors import PipelineError
 from ..models.runtime import OnnxModel, load_onnx_model
-from .pipeline import Document, register_stage
+from .pipeline import Document, Layer, register_stage
 from .technique_decode import DecodedSpan, DecodeOptions, decode_words, group_words
 from .technique_features import span_features
 
@@ -248,7 +248,17 @@ class TechniquesStage:
 
     name: ClassVar[str] = "techniques"
     requires: ClassVar[tuple[str, ...]] = ("doc",)
-    provides: ClassVar[tuple[str, ...]] = ("techniques",)
+    provides: ClassVar[tuple[str, ...]] = ("techniques", "technique_profile")
+    layers: ClassVar[tuple[Layer, ...]] = (
+        Layer(
+            "techniques",
+            label="technique",
+            spans=True,
+            style={"fg": "red", "underline": True},
+            description="persuasion techniques",
+        ),
+        Layer("technique_profile", many=False, description="techniques per 1,000 words and the most frequent"),
+    )
 
     def __init__(self, *, threads: int | None = None) -> None:
         self.model = load_technique_model(threads)
@@ -257,9 +267,9 @@ class TechniquesStage:
         sentences = []
         for d in docs:
             if d.doc is None:
-                raise PipelineError("E050", "the techniques stage needs the parse stage's Doc (run 'parse' first)")
+                raise PipelineError("E015", stage="techniques")
             sentences.append([piece for s in d.doc.sents for piece in split_lines(d.text, s.start_char, s.end_char)])
         results = self.model.detect([d.text for d in docs], sentences)
         for d, found in zip(docs, results, strict=True):
             d.techniques = found
-            d.extra["profile"] = technique_profile(found, d.text)
+            d.layers["technique_profile"] = technique_profile(found, d.text)

@@ -35,6 +35,7 @@ from typing import Literal, TypeVar
 import click
 
 from ..article import Attribution, Span
+from ..errors import InputError
 from . import datasets_dir, eval_group
 
 Mode = Literal["exact", "lenient", "overlap"]
@@ -264,5 +265,5 @@ def attribution_command(data: Path | None, limit: int | None) -> None:
     """Attribution (source, cue, content) P/R/F1 on PolNeAR: exact, lenient and token-overlap matching."""
     split_dir = data or default_dev_dir()
     if not (split_dir / "attributions").is_dir():
-        raise click.ClickException(f"no PolNeAR split at {split_dir} (expected text/ and attributions/)")
+        raise InputError("E047", path=split_dir, hint="expected PolNeAR text/ and attributions/ folders; give --data")
     click.echo(format_table(evaluate_polnear(split_dir, limit=limit)))

@@ -76,7 +76,9 @@ def read_checkthat_tsv(path: Path) -> list[LabelledSentence]:
         reader = csv.reader(handle, delimiter="\t")
         header = next(reader, None)
         if header is None or [h.strip() for h in header[:3]] != ["Sentence_id", "Text", "class_label"]:
-            raise InputError("E041", f"{path}: expected the header Sentence_id, Text, class_label, got {header}")
+            raise InputError(
+                "E041", path=path, problem=f"expected the header Sentence_id, Text, class_label, got {header}"
+            )
         for fields in reader:
             if not fields:
                 continue
@@ -85,10 +87,14 @@ def read_checkthat_tsv(path: Path) -> list[LabelledSentence]:
             elif len(fields) == 3:
                 records = [fields]
             else:
-                raise InputError("E041", f"{path}, line {reader.line_num}: expected 3 fields, got {len(fields)}")
+                raise InputError(
+                    "E041", path=f"{path}, line {reader.line_num}", problem=f"expected 3 fields, got {len(fields)}"
+                )
             for sentence_id, text, label in records:
                 if label not in ("Yes", "No"):
-                    raise InputError("E041", f"{path}, line {reader.line_num}: label {label!r} is not Yes/No")
+                    raise InputError(
+                        "E041", path=f"{path}, line {reader.line_num}", problem=f"label {label!r} is not Yes/No"
+                    )
                 rows.append(LabelledSentence(id=sentence_id, text=text, label=label == "Yes"))
     return rows
 
@@ -149,7 +155,7 @@ def checkworthiness_command(data: Path | None, model: str, threshold: float | No
     """Positive-class precision/recall/F1 of the check-worthiness model (CheckThat! 2024 Task 1 metric)."""
     path = data or split_path("dev-test")
     if not path.exists():
-        raise click.ClickException(f"{path} not found; pass --data or set CROSSCHECK_DATASETS")
+        raise InputError("E047", path=path, hint="pass --data or set CROSSCHECK_DATASETS")
     sentences = read_checkthat_tsv(path)
     prf, used = evaluate_model(sentences, model=model, threshold=threshold)
     positives = sum(s.label for s in sentences)

@@ -29,6 +29,7 @@ from typing import Any
 
 import click
 
+from ..errors import InputError
 from ..ingest.readers.decode import decode_html
 from . import eval_group
 
@@ -164,7 +165,7 @@ def cleaning_command(data_dir: Path | None, methods: tuple[str, ...], limit: int
     """Boilerplate removal: snippet precision/recall/F1 on trafilatura's evaluation pages."""
     data_dir = data_dir or default_data_dir()
     if not (data_dir / "evaldata.json").exists():
-        raise click.ClickException(f"no evaldata.json in {data_dir} (give --data or set CROSSCHECK_DATASETS)")
+        raise InputError("E047", path=data_dir / "evaldata.json", hint="give --data or set CROSSCHECK_DATASETS")
     scores = evaluate_cleaning(data_dir, methods=methods or METHODS, limit=limit)
     if as_json:
         click.echo(json.dumps({m: s.to_dict() for m, s in scores.items()}, indent=2))

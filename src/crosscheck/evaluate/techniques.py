@@ -17,6 +17,7 @@ import numpy as np
 from ..analyze.technique_decode import DecodeOptions
 from ..analyze.technique_features import context_bounds
 from ..analyze.techniques import TechniqueModel, load_technique_model
+from ..errors import InputError
 from . import datasets_dir, eval_group
 from .ptc import PtcSpan, SpanScores, find_split, joint_scores, read_articles, read_labels, si_scores, tc_micro_f1
 
@@ -140,7 +141,7 @@ def techniques_command(data: Path | None, split: str, predict_dir: Path | None, 
 
     data = data or default_data()
     if not data.exists():
-        raise click.ClickException(f"no PTC data at {data}; give --data")
+        raise InputError("E047", path=data, hint="PTC data expected; give --data")
     if predict_dir is not None:
         si_path, tc_path = predict_test(data, predict_dir, split="test" if split == "dev" else split)
         click.echo(f"wrote {si_path}")

@@ -77,7 +77,7 @@ def load_onnx_model(name_or_path: str, threads: int | None = None) -> OnnxModel:
         folder = MODELS_DIR / name_or_path
     model_file = folder / "model.onnx"
     if not model_file.exists():
-        raise ModelError("E031", f"model file {model_file} is missing; reinstall Crosscheck or retrain the model")
+        raise ModelError("E031", path=model_file, hint="see training/README.md")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1

@@ -8,12 +8,14 @@ a consistent store and the same command run again completes it.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..analyze.pipeline import Layer, iter_spans
 from ..article import Article, Removed, Skipped
 from ..errors import StoreError
 from .schema import MIGRATIONS
@@ -38,6 +40,7 @@ class StoredArticle:
     removed: list[Removed]
     status: str
     ingested_at: str
+    reason: str | None = None  # why the analysis failed, when status is 'failed'
 
     def to_article(self) -> Article:
         return Article(
@@ -61,6 +64,8 @@ _ARTICLE_COLUMNS = (
     "id, hash, origin, url, outlet, title, published, fetched, language, raw_format, raw, text, removed, status, "
     "ingested_at"
 )
+#: What is read back: the stored columns plus the failure reason.
+_READ_COLUMNS = _ARTICLE_COLUMNS + ", reason"
 
 
 def _row_to_article(row: sqlite3.Row) -> StoredArticle:
@@ -72,12 +77,14 @@ def _row_to_article(row: sqlite3.Row) -> StoredArticle:
 class Store:
     """A Crosscheck database. Use :func:`open_store` to get one."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = str(path)
+        if not create and self.path != ":memory:" and not Path(self.path).exists():
+            raise StoreError("E023", path=self.path)
         try:
             self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StoreError("E020", f"cannot open database {self.path}: {exc}") from exc
+            raise StoreError("E020", path=self.path, reason=exc) from exc
         self.conn.row_factory = sqlite3.Row
         try:
             if self.path != ":memory:":
@@ -87,18 +94,14 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self.conn.close()
-            raise StoreError("E021", f"{self.path} is not a Crosscheck database: {exc}") from exc
+            raise StoreError("E021", path=self.path, reason=exc) from exc
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            raise StoreError(
-                "E022",
-                f"{self.path} has schema version {version}, newer than this Crosscheck knows "
-                f"({len(MIGRATIONS)}); upgrade Crosscheck",
-            )
+            raise StoreError("E022", path=self.path, version=version, known=len(MIGRATIONS))
         for number in range(version, len(MIGRATIONS)):
             with self.transaction():
                 for statement in _split_sql(MIGRATIONS[number]):
@@ -197,37 +200,71 @@ class Store:
         return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def get(self, article_id: str) -> StoredArticle | None:
-        """An article by id, or by a unique id prefix."""
+        """An article by id, or by a unique id prefix; None when nothing matches.
+
+        Raises :class:`StoreError` (E025) when a prefix matches several articles, naming some of them.
+        """
+        prefix = article_id.replace("%", "").replace("_", "")
         rows = self.conn.execute(
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ? OR id LIKE ? LIMIT 2",
-            (article_id, article_id.replace("%", "").replace("_", "") + "%"),
+            f"SELECT {_READ_COLUMNS} FROM articles WHERE id = ? OR id LIKE ? ORDER BY id LIMIT 6",
+            (article_id, prefix + "%"),
         ).fetchall()
         exact = [r for r in rows if r["id"] == article_id]
         if exact:
             return _row_to_article(exact[0])
-        return _row_to_article(rows[0]) if len(rows) == 1 else None
+        if len(rows) > 1:
+            count = self.conn.execute("SELECT count(*) FROM articles WHERE id LIKE ?", (prefix + "%",)).fetchone()[0]
+            examples = ", ".join(r["id"] for r in rows[:3]) + (", …" if count > 3 else "")
+            raise StoreError("E025", article_id=article_id, count=count, examples=examples)
+        return _row_to_article(rows[0]) if rows else None
+
+    def require(self, article_id: str) -> StoredArticle:
+        """Like :meth:`get`, but a missing article raises :class:`StoreError` (E024)."""
+        found = self.get(article_id)
+        if found is None:
+            raise StoreError("E024", article_id=article_id)
+        return found
+
+    def get_many(self, ids: Sequence[str]) -> list[StoredArticle]:
+        """The articles with these exact ids, in the order given (missing ones left out), in few queries."""
+        found: dict[str, StoredArticle] = {}
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i : i + 500])
+            marks = ", ".join("?" * len(chunk))
+            for row in self.conn.execute(f"SELECT {_READ_COLUMNS} FROM articles WHERE id IN ({marks})", chunk):
+                found[row["id"]] = _row_to_article(row)
+        return [found[i] for i in ids if i in found]
+
+    def article_ids(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM articles ORDER BY rowid")]
 
     def articles(self, *, limit: int | None = None, offset: int = 0) -> Iterator[StoredArticle]:
-        sql = f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY rowid LIMIT ? OFFSET ?"
+        sql = f"SELECT {_READ_COLUMNS} FROM articles ORDER BY rowid LIMIT ? OFFSET ?"
         for row in self.conn.execute(sql, (-1 if limit is None else limit, offset)):
             yield _row_to_article(row)
 
     def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
-        """Full-text search over titles and clean text (FTS5 query syntax; plain words also work)."""
+        """Full-text search over titles and clean text (FTS5 query syntax; plain words also work).
+
+        A query that is not valid FTS5 syntax (an apostrophe, a stray operator) is searched again as its words, each
+        quoted; one with no words at all (a lone ``"``) raises :class:`StoreError` (E045) naming the problem.
+        """
         try:
-            rows = self.conn.execute(
-                "SELECT a.id, a.title, a.outlet, a.published, "
-                "snippet(articles_fts, 1, '[', ']', ' … ', 12) AS snippet, bm25(articles_fts) AS rank "
-                "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
-                "WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?",
-                (query, limit),
-            ).fetchall()
-        except sqlite3.OperationalError:
-            # Not valid FTS5 syntax (a stray quote or operator): search the words as a phrase list instead.
-            words = " ".join('"' + w.replace('"', '""') + '"' for w in query.split())
+            return self._match(query, limit)
+        except sqlite3.OperationalError as exc:
+            words = re.findall(r"\w+", query)
             if not words:
-                return []
-            return self.search(words, limit=limit)
+                raise StoreError("E045", query=query, reason=str(exc).removeprefix("fts5: ")) from exc
+            return self._match(" ".join(f'"{w}"' for w in words), limit)
+
+    def _match(self, query: str, limit: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT a.id, a.title, a.outlet, a.published, "
+            "snippet(articles_fts, 1, '[', ']', ' … ', 12) AS snippet, bm25(articles_fts) AS rank "
+            "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+            "WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?",
+            (query, limit),
+        ).fetchall()
         return [dict(r) for r in rows]
 
     # -- analysis --------------------------------------------------------------------------------------------------
@@ -243,55 +280,70 @@ class Store:
 
     def save_analysis(self, article_id: str, stages: Sequence[str], version: str, data: dict[str, Any]) -> None:
         """Replace an article's analysis (one transaction): the JSON document plus span and claim rows."""
+        self.save_outcomes(stages, version, [(article_id, data)], [])
+
+    def save_outcomes(
+        self,
+        stages: Sequence[str],
+        version: str,
+        analyses: Sequence[tuple[str, dict[str, Any]]],
+        failures: Sequence[tuple[str, str]],
+    ) -> None:
+        """Save a batch of results in one transaction: each analysis replaces the article's old one; each failed
+        article is marked with its reason and loses its old analysis, so the next run retries it."""
         with self.transaction():
-            self.conn.execute("DELETE FROM spans WHERE article_id = ?", (article_id,))
-            self.conn.execute("DELETE FROM claims WHERE article_id = ?", (article_id,))
-            self.conn.execute(
-                "INSERT OR REPLACE INTO analyses(article_id, stages, version, data) VALUES (?, ?, ?, ?)",
-                (article_id, json.dumps(list(stages)), version, json.dumps(data, ensure_ascii=False)),
-            )
-            span_rows = []
-            for layer, key, label_key in (
-                ("entity", "entities", "label"),
-                ("quantity", "quantities", "unit"),
-                ("date", "dates", "value"),
-                ("technique", "techniques", "technique"),
-            ):
-                for item in data.get(key, []):
-                    span_rows.append(
-                        (article_id, layer, item["start"], item["end"], item.get(label_key), json.dumps(item))
-                    )
-            for item in data.get("attributions", []):
-                content = item["content"]
-                span_rows.append(
-                    (article_id, "attribution", content["start"], content["end"], item.get("kind"), json.dumps(item))
+            for article_id, data in analyses:
+                self._write_analysis(article_id, stages, version, data)
+            for article_id, reason in failures:
+                self._write_failure(article_id, reason)
+
+    def _write_analysis(self, article_id: str, stages: Sequence[str], version: str, data: dict[str, Any]) -> None:
+        self.conn.execute("DELETE FROM spans WHERE article_id = ?", (article_id,))
+        self.conn.execute("DELETE FROM claims WHERE article_id = ?", (article_id,))
+        self.conn.execute(
+            "INSERT OR REPLACE INTO analyses(article_id, stages, version, data) VALUES (?, ?, ?, ?)",
+            (article_id, json.dumps(list(stages)), version, json.dumps(data, ensure_ascii=False)),
+        )
+        span_rows = [
+            (article_id, declared.name, start, end, _label(declared, item), json.dumps(item))
+            for declared, item, start, end in iter_spans(data)
+        ]
+        self.conn.executemany(
+            "INSERT INTO spans(article_id, layer, start, end, label, data) VALUES (?, ?, ?, ?, ?, ?)", span_rows
+        )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO claims(id, article_id, start, end, text, score, source, date, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    c["id"],
+                    article_id,
+                    c["start"],
+                    c["end"],
+                    c["text"],
+                    c["score"],
+                    c.get("source"),
+                    c.get("date"),
+                    json.dumps(c),
                 )
-            self.conn.executemany(
-                "INSERT INTO spans(article_id, layer, start, end, label, data) VALUES (?, ?, ?, ?, ?, ?)", span_rows
-            )
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO claims(id, article_id, start, end, text, score, source, date, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        c["id"],
-                        article_id,
-                        c["start"],
-                        c["end"],
-                        c["text"],
-                        c["score"],
-                        c.get("source"),
-                        c.get("date"),
-                        json.dumps(c),
-                    )
-                    for c in data.get("claims", [])
-                ],
-            )
-            self.conn.execute("UPDATE articles SET status = 'analyzed', reason = NULL WHERE id = ?", (article_id,))
+                for c in data.get("claims", [])
+            ],
+        )
+        self.conn.execute("UPDATE articles SET status = 'analyzed', reason = NULL WHERE id = ?", (article_id,))
 
     def mark_failed(self, article_id: str, reason: str) -> None:
         with self.transaction():
-            self.conn.execute("UPDATE articles SET status = 'failed', reason = ? WHERE id = ?", (reason, article_id))
+            self._write_failure(article_id, reason)
+
+    def _write_failure(self, article_id: str, reason: str) -> None:
+        for table in ("spans", "claims", "analyses"):
+            self.conn.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
+        self.conn.execute("UPDATE articles SET status = 'failed', reason = ? WHERE id = ?", (reason, article_id))
+
+    def failures(self) -> list[tuple[str, str]]:
+        """(article id, reason) of every article whose analysis failed, in storage order."""
+        rows = self.conn.execute("SELECT id, reason FROM articles WHERE status = 'failed' ORDER BY rowid").fetchall()
+        return [(r[0], r[1] or "") for r in rows]
 
     def analysis(self, article_id: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT data FROM analyses WHERE article_id = ?", (article_id,)).fetchone()
@@ -308,9 +360,11 @@ class Store:
         row = self.conn.execute(
             "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM analyses), "
             "(SELECT count(*) FROM origins WHERE outcome = 'duplicate'), "
-            "(SELECT count(*) FROM origins WHERE outcome = 'skipped'), (SELECT count(*) FROM claims)"
+            "(SELECT count(*) FROM origins WHERE outcome = 'skipped'), (SELECT count(*) FROM claims), "
+            "(SELECT count(*) FROM articles WHERE status = 'failed')"
         ).fetchone()
-        return dict(zip(("articles", "analyzed", "duplicates", "skipped", "claims"), map(int, row), strict=True))
+        keys = ("articles", "analyzed", "duplicates", "skipped", "claims", "failed")
+        return dict(zip(keys, map(int, row), strict=True))
 
 
 class _Transaction:
@@ -325,6 +379,11 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _label(declared: Layer, item: dict[str, Any]) -> str | None:
+    value = item.get(declared.label) if declared.label else None
+    return None if value is None else str(value)
 
 
 def _split_sql(script: str) -> list[str]:
@@ -343,6 +402,6 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-def open_store(path: str | Path = DEFAULT_DB) -> Store:
-    """Open (creating and migrating as needed) a Crosscheck database."""
-    return Store(path)
+def open_store(path: str | Path = DEFAULT_DB, *, create: bool = True) -> Store:
+    """Open (migrating as needed) a Crosscheck database; a missing file is created unless ``create`` is False."""
+    return Store(path, create=create)

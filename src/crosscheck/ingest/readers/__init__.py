@@ -48,7 +48,7 @@ def read_inputs(inputs: Sequence[str], options: IngestOptions) -> Iterator[Item]
     """Every article in the inputs, in order: paths (files, or directories read recursively in sorted order with
     hidden entries passed over), ``-`` for stdin, and ``http(s)://`` URLs."""
     if options.format is not None and options.format not in READERS:
-        raise errors.InputError("E042", f"unknown input format '{options.format}'; choose one of {', '.join(READERS)}")
+        raise errors.InputError("E042", fmt=options.format, choices=", ".join(READERS))
     for spec in inputs:
         if spec == "-":
             yield from _read_stdin(options)

@@ -1,0 +1,131 @@
+"""The runner contract, shared by every runner (local processes now, Ray next).
+
+A runner does three things, and each lives here once:
+
+1. :func:`due` selects the articles to analyse (new, changed, analysed with other stages or another version, or
+   failed last time);
+2. :func:`analyze_articles` is the per-article function: it runs the pipeline over a batch and isolates failures,
+   so an article whose stage raises is returned as failed with its reason while every other article is analysed;
+3. :func:`save_outcomes` writes a batch of outcomes back through the store in one transaction.
+
+Runners differ only in where :func:`analyze_articles` runs. Because every model's result for a sentence is
+independent of its batch-mates, an article's analysis does not depend on the batch, the worker count or the runner.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .. import __version__
+from ..analyze.pipeline import Document, Pipeline, build_pipeline
+from ..article import Article
+from ..store import Store
+
+#: Every built-in stage in the order they run.
+DEFAULT_STAGES = ("parse", "entities", "quantities", "dates", "attribution", "claims", "techniques")
+#: Articles per batch: large enough for spaCy's and onnxruntime's batching, small enough to commit often.
+BATCH_SIZE = 16
+#: Languages the built-in stages' models were trained for; other languages get no model layers (see notes).
+MODEL_LANGUAGES = frozenset({"en"})
+#: Stages that work whatever the language (none of the built-in ones: spaCy's English pipeline feeds them all).
+LANGUAGE_FREE_STAGES: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What analysing one article gave: its analysis (export-contract fields), or the reason it failed."""
+
+    article_id: str
+    data: dict[str, Any] | None
+    error: str | None = None
+
+
+@lru_cache(maxsize=4)
+def _pipeline(stages: tuple[str, ...]) -> Pipeline:
+    return build_pipeline(list(stages))
+
+
+def due(store: Store, stages: Sequence[str], *, force: bool = False) -> list[str]:
+    """Ids of the articles to analyse, in storage order: every article with ``force``, else those not analysed with
+    exactly these stages and this version (failed articles have no analysis, so they are retried)."""
+    return store.article_ids() if force else store.needs_analysis(stages, __version__)
+
+
+def batches(store: Store, ids: Sequence[str], size: int = BATCH_SIZE) -> Iterator[list[Article]]:
+    """The articles of ``ids`` in batches of ``size``, each batch fetched with one query."""
+    for i in range(0, len(ids), size):
+        yield [a.to_article() for a in store.get_many(ids[i : i + size])]
+
+
+def _supported(article: Article) -> bool:
+    return article.language is None or article.language in MODEL_LANGUAGES
+
+
+def _failure(stage: str, exc: BaseException) -> str:
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = f" at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}" if where else ""
+    return f"stage '{stage}' raised {type(exc).__name__}: {exc}{place}"
+
+
+def analyze_articles(articles: Sequence[Article], stages: Sequence[str]) -> list[Outcome]:
+    """Run the pipeline over ``articles``; one :class:`Outcome` per article, in order.
+
+    Each stage runs over the batch; when it raises, it is run again article by article, and each article it still
+    raises on is failed with the stage's name and the error, and left out of the later stages. Articles in a
+    language the models were not trained for get only the language-free stages and a note saying so.
+    """
+    pipeline = _pipeline(tuple(stages))
+    documents = [Document(article=a) for a in articles]
+    failed: dict[int, str] = {}
+    notes: dict[int, list[dict[str, str]]] = {}
+    for i, d in enumerate(documents):
+        if not _supported(d.article):
+            skipped = [s for s in stages if s not in LANGUAGE_FREE_STAGES]
+            notes[i] = [
+                {
+                    "kind": "unsupported-language",
+                    "message": f"language '{d.article.language}': the models are English-only, so these stages did "
+                    f"not run: {', '.join(skipped)}",
+                }
+            ]
+    for stage in pipeline.stages:
+        live = [
+            i
+            for i in range(len(documents))
+            if i not in failed and (i not in notes or stage.name in LANGUAGE_FREE_STAGES)
+        ]
+        if not live:
+            continue
+        try:
+            stage([documents[i] for i in live])
+        except Exception:  # isolated below, article by article; each failure is recorded with its reason
+            for i in live:
+                try:
+                    stage([documents[i]])
+                except Exception as exc:
+                    failed[i] = _failure(stage.name, exc)
+    outcomes = []
+    for i, d in enumerate(documents):
+        if i in failed:
+            outcomes.append(Outcome(d.article.id, None, failed[i]))
+            continue
+        data = d.to_dict()
+        if i in notes:
+            data["notes"] = notes[i]
+        outcomes.append(Outcome(d.article.id, data))
+    return outcomes
+
+
+def save_outcomes(store: Store, stages: Sequence[str], outcomes: Sequence[Outcome]) -> None:
+    """Write a batch of outcomes in one transaction: analyses replace the old ones, failures are marked with their
+    reason (and lose any earlier analysis, so the next run retries them)."""
+    store.save_outcomes(
+        stages,
+        __version__,
+        [(o.article_id, o.data) for o in outcomes if o.data is not None],
+        [(o.article_id, o.error or "unknown error") for o in outcomes if o.data is None],
+    )
