@@ -96,3 +96,18 @@ def test_save_analysis_writes_spans_and_claims(store: Store, example_texts: dict
     store.save_analysis(article.id, ["parse"], "1", {"claims": []})  # replacing drops the old rows
     assert store.conn.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
     assert store.get(article.id).status == "analyzed"  # type: ignore[union-attr]
+
+
+def test_a_full_disk_is_a_clear_error_and_loses_nothing(db_path: Path, example_texts: dict[str, str]) -> None:
+    with open_store(db_path) as store:
+        first = _article(example_texts["kherson-liberated.txt"], "a.txt")
+        store.add_article(first)
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # the file system's limit, in small
+        big = _article("Kherson. " * 40_000, "big.txt")
+        with pytest.raises(StoreError, match=r"\[E026\] cannot write to the database"):
+            store.add_article(big)
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert [a.id for a in store.articles()] == [first.id]
+        store.conn.execute("PRAGMA max_page_count = 1073741823")  # space freed: the same write now succeeds
+        assert store.add_article(big) == "ingested"

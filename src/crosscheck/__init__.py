@@ -9,7 +9,7 @@ Public API::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .article import Article, Attribution, Claim, Entity, Quantity, Removed, Skipped, Span, Technique
 from .store import Store, open_store

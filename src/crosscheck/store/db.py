@@ -122,7 +122,7 @@ class Store:
         self.close()
 
     def transaction(self) -> _Transaction:
-        return _Transaction(self.conn)
+        return _Transaction(self.conn, self.path)
 
     # -- ingest ----------------------------------------------------------------------------------------------------
 
@@ -370,15 +370,35 @@ class Store:
 class _Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error) on an autocommit connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str = "") -> None:
         self.conn = conn
+        self.path = path
 
     def __enter__(self) -> sqlite3.Connection:
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc_type is not None:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and _is_write_failure(exc):
+                raise StoreError("E026", path=self.path, reason=exc) from exc
+            return
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as failure:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if _is_write_failure(failure):
+                raise StoreError("E026", path=self.path, reason=failure) from failure
+            raise
+
+
+def _is_write_failure(exc: sqlite3.OperationalError) -> bool:
+    """A write the file system refused (disk full, read-only, I/O error), as opposed to a bug in a statement."""
+    text = str(exc).lower()
+    return any(word in text for word in ("full", "readonly", "read-only", "disk i/o"))
 
 
 def _label(declared: Layer, item: dict[str, Any]) -> str | None:
