@@ -18,6 +18,7 @@ demo: setup
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	$(BIN)/crosscheck ingest examples/ --db $(DEMO_DB)
 	$(BIN)/crosscheck analyze --db $(DEMO_DB)
+	$(BIN)/crosscheck link --db $(DEMO_DB)
 	$(BIN)/crosscheck list --db $(DEMO_DB)
 	$(BIN)/crosscheck summary --db $(DEMO_DB)
 

@@ -207,14 +207,20 @@ def show(article_id: str, db_path: str, removed: bool, layers: str, color: bool 
             for a in record["attributions"]
         ],
     )
-    _echo_section(
-        "Check-worthy claims",
-        [
-            f"{c['score']:.2f} {' '.join(c['text'].split())!r}"
-            + (f" (source: {c['source']})" if c.get("source") else "")
-            for c in record["claims"]
-        ],
-    )
+    links_of: dict[str, list[dict[str, Any]]] = {}
+    for item in record.get("links", []):
+        links_of.setdefault(item["claim"], []).append(item)
+    claim_lines = []
+    for c in record["claims"]:
+        source = f" (source: {c['source']})" if c.get("source") else ""
+        claim_lines.append(f"{c['score']:.2f} {' '.join(c['text'].split())!r}{source}")
+        for item in links_of.get(c["id"], []):
+            where = "this article" if item["other_article"] == article.id else item["other_article"]
+            claim_lines.append(f"     {item['relation']} {item['other_claim']} ({where}): {item['reason']}")
+    _echo_section("Check-worthy claims", claim_lines)
+    if record.get("story"):
+        related = ", ".join(f"{r['article']} ({r['kind']}, {r['score']:.2f})" for r in record.get("related", []))
+        click.echo(f"\nstory {record['story']}" + (f"; related: {related}" if related else ""))
     places = {e["canonical"]: (e["lat"], e["lon"]) for e in record["entities"] if e.get("canonical") and e.get("lat")}
     _echo_section("Places", [f"{name} ({lat:.4f}, {lon:.4f})" for name, (lat, lon) in places.items()])
     _echo_section("Notes", [n["message"] for n in record.get("notes", [])])
@@ -353,6 +359,216 @@ def summary(db_path: str, as_json: bool) -> None:
     _echo_section("Sources", [f"{s} ×{n}" for s, n in report["sources"]])
     _echo_section("Persuasion techniques", [f"{t} ×{n}" for t, n in report["techniques"]])
     _echo_section("Units and equipment", [f"{e} ×{n}" for e, n in report["equipment"]])
+    checks = report["cross_checks"]
+    if checks:
+        click.echo("\nAcross sources (crosscheck claims lists every cluster):")
+        for item in checks:
+            click.echo(f"  {item['relation'].upper()}: {item['reason']}")
+            for side in ("claim", "other"):
+                c = item[side]
+                click.echo(f"    {c['article']} {_shorten(c['text'], 110)!r}")
+    elif stats["analyzed"]:
+        click.echo("\nAcross sources: nothing linked yet (run 'crosscheck link')")
+
+
+@main.command()
+@db_option
+@click.option("--no-stance", is_flag=True, help="Decide relations by numbers and denials only (faster).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def link(db_path: str, no_stance: bool, quiet: bool) -> None:
+    """Link claims across articles (corroborates / contradicts / related), stories and reused passages.
+
+    Incremental: articles analysed since the last run are linked against everything stored.
+    """
+    from tqdm import tqdm
+
+    from .corpus import link_corpus
+    from .corpus.link import LINK_VERSION, LinkOptions
+
+    with _open(db_path) as store:
+        due = len(store.due_for_linking(LINK_VERSION))
+        with tqdm(total=due, desc="link", unit=" articles", disable=quiet, file=sys.stderr) as bar:
+            result = link_corpus(store, options=LinkOptions(stance=not no_stance), progress=bar.update)
+        counts = store.link_counts()
+    links = result.links
+    click.echo(
+        f"linked {links.articles} articles ({links.claims} claims): "
+        + ", ".join(f"{counts.get(r, 0)} {r}" for r in ("corroborates", "contradicts", "related"))
+        + f" links in the store; {result.stories} stories; {result.reused} reused passages"
+    )
+
+
+@main.command()
+@click.argument("claim", required=False)
+@db_option
+@click.option(
+    "--claims",
+    "claims_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file of claims: one per line, or CSV/JSONL with a 'claim' column.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option("--no-stance", is_flag=True, help="Decide by numbers and denials only.")
+def check(claim: str | None, db_path: str, claims_file: str | None, fmt: str, no_stance: bool) -> None:
+    """Which stored articles corroborate, contradict or discuss CLAIM (run 'crosscheck link' first)."""
+    from .corpus.check import CheckOptions, check_claims, read_claims_file
+
+    claims = ([claim] if claim else []) + (read_claims_file(claims_file) if claims_file else [])
+    if not claims:
+        raise InputError("E049")
+    with _open(db_path) as store:
+        answers = check_claims(store, claims, options=CheckOptions(stance=not no_stance))
+    for text, results in zip(claims, answers, strict=True):
+        if fmt == "jsonl":
+            for r in results:
+                click.echo(json.dumps(r.to_dict(), ensure_ascii=False))
+            continue
+        click.echo(click.style(f"\n{text}", bold=True) + f"  ({len(results)} articles)")
+        for relation in ("corroborates", "contradicts", "discusses"):
+            group = [r for r in results if r.relation == relation]
+            if not group:
+                continue
+            click.echo(f"  {relation}:")
+            for r in group:
+                click.echo(
+                    f"    {r.article}  {(r.outlet or 'unknown outlet')[:24]:24} {(r.published or 'undated')[:10]:10} "
+                    f"{r.score:.2f}  {_shorten(r.evidence['text'], 110)!r}"
+                )
+                click.echo(f"      {r.reason}")
+
+
+@main.command(name="claims")
+@db_option
+@click.option("--place", help="Only clusters with a claim about this place (canonical name, e.g. 'Kherson').")
+@click.option("--source", help="Only clusters with a claim whose source contains this text.")
+@click.option("--outlet", help="Only clusters told by this outlet.")
+@click.option("--since", help="Only clusters with a claim dated on or after this day (YYYY-MM-DD).")
+@click.option("--until", help="Only clusters with a claim dated on or before this day (YYYY-MM-DD).")
+@click.option(
+    "--relation",
+    type=click.Choice(["corroborates", "contradicts", "related"]),
+    help="Only clusters with this relation.",
+)
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--offset", type=int, default=0)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per cluster.")
+def claims_(
+    db_path: str,
+    place: str | None,
+    source: str | None,
+    outlet: str | None,
+    since: str | None,
+    until: str | None,
+    relation: str | None,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """Claim clusters: the same fact told by several claims, with how they relate and why."""
+    from .corpus.views import ClusterFilter, list_clusters
+
+    filters = ClusterFilter(place=place, source=source, outlet=outlet, since=since, until=until, relation=relation)
+    with _open(db_path) as store:
+        clusters = list_clusters(store, filters, limit=limit, offset=offset)
+    for c in clusters:
+        if as_json:
+            click.echo(json.dumps(c, ensure_ascii=False))
+            continue
+        relations = ", ".join(f"{n} {r}" for r, n in sorted(c["relations"].items()))
+        click.echo(f"\ncluster {c['cluster']}: {len(c['claims'])} claims in {c['articles']} articles ({relations})")
+        for claim in c["claims"]:
+            click.echo(
+                f"  {claim['article']}  {(claim['outlet'] or '-')[:20]:20} {_shorten(claim['text'], 100)!r}"
+                + (f" (source: {claim['source']})" if claim["source"] else "")
+            )
+        for item in c["links"]:
+            click.echo(f"    {item['relation']}: {item['reason']}")
+    if not clusters:
+        click.echo("no claim clusters (run 'crosscheck link' first, or loosen the filters)")
+
+
+@main.command()
+@db_option
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--offset", type=int, default=0)
+@click.option("--all", "show_all", is_flag=True, help="Also stories told by one article only.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per story.")
+def stories(db_path: str, limit: int, offset: int, show_all: bool, as_json: bool) -> None:
+    """News stories: articles from any outlet reporting the same event."""
+    with _open(db_path) as store:
+        found = store.story_list(limit=limit, offset=offset, min_articles=1 if show_all else 2)
+        titles = {a.id: a.title for a in store.get_many([i for s in found for i in s["article_ids"]])}
+    for story in found:
+        if as_json:
+            click.echo(json.dumps(story, ensure_ascii=False))
+            continue
+        click.echo(
+            f"\nstory {story['story']}: {story['articles']} articles, {story['outlets']} outlets, "
+            f"{(story['first_published'] or 'undated')[:10]} – {(story['last_published'] or 'undated')[:10]}"
+        )
+        for article_id in story["article_ids"]:
+            click.echo(f"  {article_id}  {titles.get(article_id) or ''}")
+    if not found:
+        click.echo("no stories of several articles (run 'crosscheck link' first; --all lists single ones)")
+
+
+@main.command()
+@db_option
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON: the passages and the outlet-pair report.")
+def reuse(db_path: str, limit: int, as_json: bool) -> None:
+    """Passages copied between articles, with the first publisher, and who repeatedly copies whom."""
+    with _open(db_path) as store:
+        passages = store.reuse_pairs(limit=limit)
+        texts = {a.id: a.text for a in store.get_many([p["article"] for p in passages])}
+        pairs = store.reuse_outlet_pairs()
+    if as_json:
+        click.echo(json.dumps({"passages": passages, "outlet_pairs": pairs}, ensure_ascii=False, indent=2))
+        return
+    for p in passages:
+        first = "first publisher unknown" if p["first"] == "unknown" else f"first published by {p['first']}"
+        click.echo(
+            f"\n{p['article']} [{p['start']}:{p['end']}] = {p['other_article']} "
+            f"[{p['other_start']}:{p['other_end']}]  ({first})"
+        )
+        click.echo(f"  {_shorten(texts.get(p['article'], '')[p['start'] : p['end']], 160)!r}")
+    if pairs:
+        click.echo("\nWho copies whom (copier <- first publisher: articles, passages):")
+        for pair in pairs:
+            click.echo(f"  {pair['copier']} <- {pair['source']}: {pair['articles']}, {pair['passages']}")
+    if not passages:
+        click.echo("no reused passages (run 'crosscheck link' first)")
+
+
+@main.command()
+@db_option
+@click.option("--since", help="From this day (YYYY-MM-DD).")
+@click.option("--until", help="Up to this day (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="The timeline and narratives as JSON (for the dashboard).")
+def timeline(db_path: str, since: str | None, until: str | None, as_json: bool) -> None:
+    """Dated claims with their places, day by day, and the narratives they belong to."""
+    from .corpus.views import narratives
+    from .corpus.views import timeline as build_timeline
+
+    with _open(db_path) as store:
+        data = build_timeline(store, since=since, until=until)
+        data["narratives"] = narratives(store)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    day = None
+    for event in data["events"]:
+        if event["day"] != day:
+            day = event["day"]
+            click.echo(f"\n{day}  ({data['per_day'][day]} claims)")
+        places = ", ".join(p["name"] for p in event["places"])
+        click.echo(f"  {_shorten(event['text'], 110)!r}" + (f" [{places}]" if places else ""))
+    if data["narratives"]:
+        click.echo("\nNarratives:")
+        for n in data["narratives"]:
+            click.echo(f"  {n['claims']} claims in {n['articles']} articles: {_shorten(n['label'], 100)!r}")
+    if not data["events"]:
+        click.echo("no dated claims (run 'crosscheck analyze' and 'crosscheck link' first)")
 
 
 if __name__ == "__main__":

@@ -14,12 +14,26 @@ from .store import Store, StoredArticle
 
 FORMATS = ("jsonl", "csv", "parquet")
 #: Flat columns of CSV and Parquet; every other field (the layers) is a column of JSON text.
-FLAT_FIELDS = ("id", "origin", "url", "outlet", "title", "published", "fetched", "language", "status", "text")
+FLAT_FIELDS = (
+    "id",
+    "origin",
+    "url",
+    "outlet",
+    "title",
+    "published",
+    "fetched",
+    "language",
+    "status",
+    "story",
+    "text",
+)
+#: Across-sources fields, written by ``crosscheck link``.
+CORPUS_FIELDS = ("links", "related", "reuse")
 
 
 def nested_fields() -> list[str]:
     """The export's layer fields, in order: removed boilerplate, every declared layer, then cross-article links."""
-    return ["removed", *(layer.name for layer in declared_layers()), "links"]
+    return ["removed", *(layer.name for layer in declared_layers()), *CORPUS_FIELDS]
 
 
 def article_record(store: Store, article: StoredArticle) -> dict[str, Any]:
@@ -46,6 +60,9 @@ def article_record(store: Store, article: StoredArticle) -> dict[str, Any]:
     if analysis.get("notes"):
         record["notes"] = analysis["notes"]
     record["links"] = store.links(article.id)
+    record["story"] = store.story_of(article.id)
+    record["related"] = store.related(article.id)
+    record["reuse"] = store.reuse(article.id)
     return record
 
 

@@ -55,4 +55,25 @@ def corpus_summary(store: Store, *, top: int = 8) -> dict[str, Any]:
         "sources": sources.most_common(top),
         "techniques": techniques.most_common(top),
         "equipment": equipment.most_common(top),
+        "cross_checks": cross_checks(store, top=top),
     }
+
+
+def cross_checks(store: Store, *, top: int = 8) -> list[dict[str, Any]]:
+    """The corpus's contradictions, then corroborations, between linked claims, each with both claims and the reason."""
+    found = store.decided_links(limit=top)
+    rows = store.claim_rows(x for link in found for x in (link.claim, link.other_claim))
+    out = []
+    for link in found:
+        a, b = rows.get(link.claim), rows.get(link.other_claim)
+        if a is None or b is None:
+            continue
+        out.append(
+            {
+                "relation": link.relation,
+                "reason": link.reason,
+                "claim": {"id": a.id, "article": a.article_id, "text": a.text, "source": a.data.get("source")},
+                "other": {"id": b.id, "article": b.article_id, "text": b.text, "source": b.data.get("source")},
+            }
+        )
+    return out

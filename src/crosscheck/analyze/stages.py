@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     attribution,
+    claim_vectors,
     claims,
     dates,
     entities,

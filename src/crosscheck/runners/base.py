@@ -26,7 +26,16 @@ from ..article import Article
 from ..store import Store
 
 #: Every built-in stage in the order they run.
-DEFAULT_STAGES = ("parse", "entities", "quantities", "dates", "attribution", "claims", "techniques")
+DEFAULT_STAGES = (
+    "parse",
+    "entities",
+    "quantities",
+    "dates",
+    "attribution",
+    "claims",
+    "claim_vectors",
+    "techniques",
+)
 #: Articles per batch: large enough for spaCy's and onnxruntime's batching, small enough to commit often.
 BATCH_SIZE = 16
 #: Languages the built-in stages' models were trained for; other languages get no model layers (see notes).
@@ -42,6 +51,8 @@ class Outcome:
     article_id: str
     data: dict[str, Any] | None
     error: str | None = None
+    #: The claims' vectors for linking (``claim_vectors`` layer): the encoder's name and {claim id: vector}.
+    vectors: tuple[str, dict[str, Any]] | None = None
 
 
 @lru_cache(maxsize=4)
@@ -116,7 +127,10 @@ def analyze_articles(articles: Sequence[Article], stages: Sequence[str]) -> list
         data = d.to_dict()
         if i in notes:
             data["notes"] = notes[i]
-        outcomes.append(Outcome(d.article.id, data))
+        vectors = d.layers.get("claim_vectors")
+        outcomes.append(
+            Outcome(d.article.id, data, vectors=(vectors["model"], vectors["vectors"]) if vectors else None)
+        )
     return outcomes
 
 
@@ -128,4 +142,5 @@ def save_outcomes(store: Store, stages: Sequence[str], outcomes: Sequence[Outcom
         __version__,
         [(o.article_id, o.data) for o in outcomes if o.data is not None],
         [(o.article_id, o.error or "unknown error") for o in outcomes if o.data is None],
+        [(o.article_id, *o.vectors) for o in outcomes if o.data is not None and o.vectors is not None],
     )

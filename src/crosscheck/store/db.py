@@ -18,6 +18,7 @@ from typing import Any
 from ..analyze.pipeline import Layer, iter_spans
 from ..article import Article, Removed, Skipped
 from ..errors import StoreError
+from .corpus import CorpusQueries
 from .schema import MIGRATIONS
 
 DEFAULT_DB = "crosscheck.db"
@@ -74,7 +75,7 @@ def _row_to_article(row: sqlite3.Row) -> StoredArticle:
     return StoredArticle(**data)
 
 
-class Store:
+class Store(CorpusQueries):
     """A Crosscheck database. Use :func:`open_store` to get one."""
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
@@ -288,12 +289,16 @@ class Store:
         version: str,
         analyses: Sequence[tuple[str, dict[str, Any]]],
         failures: Sequence[tuple[str, str]],
+        vectors: Sequence[tuple[str, str, dict[str, Any]]] = (),
     ) -> None:
-        """Save a batch of results in one transaction: each analysis replaces the article's old one; each failed
-        article is marked with its reason and loses its old analysis, so the next run retries it."""
+        """Save a batch of results in one transaction: each analysis replaces the article's old one (with its claim
+        vectors: ``(article id, encoder, {claim id: vector})``); each failed article is marked with its reason and
+        loses its old analysis, so the next run retries it."""
         with self.transaction():
             for article_id, data in analyses:
                 self._write_analysis(article_id, stages, version, data)
+            for article_id, model, by_claim in vectors:
+                self._write_vectors(article_id, model, by_claim)
             for article_id, reason in failures:
                 self._write_failure(article_id, reason)
 
@@ -348,13 +353,6 @@ class Store:
     def analysis(self, article_id: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT data FROM analyses WHERE article_id = ?", (article_id,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
-
-    def links(self, article_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            "SELECT claim, cluster, relation, other_article, other_claim FROM links WHERE article_id = ?",
-            (article_id,),
-        ).fetchall()
-        return [dict(r) for r in rows]
 
     def stats(self) -> dict[str, int]:
         row = self.conn.execute(

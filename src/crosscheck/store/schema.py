@@ -91,4 +91,79 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX links_article ON links(article_id);
     """,
+    # 3: across sources. Claim vectors (for the nearest-neighbour index), claim links with their reasons, claim
+    # clusters, which articles are linked, stories, related articles and reused passages. Every row points at the
+    # claims and articles it is about through foreign keys, so re-analysing an article (which replaces its claims)
+    # removes its links instead of leaving them pointing at claims that no longer exist; the article is then due
+    # for linking again. The links table of migration 2 was never written to; it is replaced.
+    """
+    DROP TABLE links;
+    CREATE TABLE claim_vectors (
+        claim_id    TEXT PRIMARY KEY REFERENCES claims(id) ON DELETE CASCADE,
+        article_id  TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        model       TEXT NOT NULL,              -- encoder name and version
+        vector      BLOB NOT NULL               -- float32, L2-normalised
+    );
+    CREATE INDEX claim_vectors_article ON claim_vectors(article_id);
+    CREATE TABLE links (
+        claim         TEXT NOT NULL REFERENCES claims(id) ON DELETE CASCADE,
+        other_claim   TEXT NOT NULL REFERENCES claims(id) ON DELETE CASCADE,
+        article_id    TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        other_article TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        relation      TEXT NOT NULL,            -- corroborates | contradicts | related
+        score         REAL NOT NULL,
+        similarity    REAL NOT NULL,
+        reason        TEXT NOT NULL,
+        PRIMARY KEY (claim, other_claim)
+    );
+    CREATE INDEX links_article ON links(article_id);
+    CREATE INDEX links_other ON links(other_claim);
+    CREATE TABLE claim_keys (
+        claim_id    TEXT NOT NULL REFERENCES claims(id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,              -- a blocking key: measure (unit|counted) and place
+        PRIMARY KEY (key, claim_id)
+    );
+    CREATE INDEX claim_keys_claim ON claim_keys(claim_id);
+    CREATE TABLE claim_clusters (
+        claim_id    TEXT PRIMARY KEY REFERENCES claims(id) ON DELETE CASCADE,
+        cluster     TEXT NOT NULL
+    );
+    CREATE INDEX claim_clusters_cluster ON claim_clusters(cluster);
+    CREATE TABLE linked (
+        article_id  TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        version     TEXT NOT NULL,
+        at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE stories (
+        article_id  TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        story       TEXT NOT NULL,
+        features    TEXT NOT NULL DEFAULT '{}'  -- what the story clustering compares, as JSON
+    );
+    CREATE INDEX stories_story ON stories(story);
+    CREATE TABLE related (
+        article_id    TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        other_article TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        score         REAL NOT NULL,
+        kind          TEXT NOT NULL,            -- same-story | copy
+        PRIMARY KEY (article_id, other_article, kind)
+    );
+    CREATE TABLE reuse (
+        article_id    TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        start         INTEGER NOT NULL,
+        end           INTEGER NOT NULL,
+        other_article TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        other_start   INTEGER NOT NULL,
+        other_end     INTEGER NOT NULL,
+        first         TEXT NOT NULL,            -- article id of the first publisher, or 'unknown'
+        score         REAL NOT NULL
+    );
+    CREATE INDEX reuse_article ON reuse(article_id);
+    CREATE TABLE reuse_fingerprints (
+        article_id  TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        data        BLOB NOT NULL               -- serialised passage fingerprints
+    );
+    CREATE TRIGGER claims_relink AFTER DELETE ON claims BEGIN
+        DELETE FROM linked WHERE article_id = old.article_id;
+    END;
+    """,
 ]
