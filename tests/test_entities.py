@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
+from functools import lru_cache
+from typing import Any
 
 import pytest
 
@@ -166,3 +169,176 @@ def test_gazetteer_file_is_compact_and_consistent() -> None:
     assert n > 30_000
     assert all(0 <= i < n for i in data["names"].values())
     assert set(data["match"]) <= set(data["names"])
+
+
+# --- kinds and the coordinates of the right feature -----------------------------------------------------------
+
+KINDS = {"country", "region", "city", "river", "other"}
+Ring = list[list[float]]
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    (lat1, lon1), (lat2, lon2) = (tuple(map(math.radians, p)) for p in (a, b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def _point(name: str) -> tuple[float, float]:
+    place = load_gazetteer().lookup(name)
+    assert place is not None and place.lat is not None and place.lon is not None, name
+    return place.lat, place.lon
+
+
+@lru_cache(maxsize=1)
+def _outlines() -> dict[str, list[list[Ring]]]:
+    """Shipped country outlines: ISO code -> polygons (exterior ring, then holes)."""
+    with gzip.open(DATA / "countries.geojson.gz", "rt", encoding="utf-8") as fh:
+        geo = json.load(fh)
+    out: dict[str, list[list[Ring]]] = {}
+    for f in geo["features"]:
+        if f["properties"]["code"]:
+            out.setdefault(f["properties"]["code"], []).extend(f["geometry"]["coordinates"])
+    return out
+
+
+def _in_ring(lon: float, lat: float, ring: Ring) -> bool:
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+        if (y1 > lat) != (y2 > lat) and lon < (x2 - x1) * (lat - y1) / (y2 - y1) + x1:
+            inside = not inside
+    return inside
+
+
+def _in_outline(lat: float, lon: float, polygons: list[list[Ring]]) -> bool:
+    return any(_in_ring(lon, lat, p[0]) and not any(_in_ring(lon, lat, h) for h in p[1:]) for p in polygons)
+
+
+@pytest.mark.parametrize(
+    ("area", "capital", "min_km"),
+    [
+        ("Ukraine", "Kyiv", 100),
+        ("Russia", "Moscow", 1000),
+        ("Georgia", "Tbilisi", 50),
+        ("Kherson Oblast", "Kherson", 40),
+        ("Kyiv Oblast", "Kyiv", 40),
+        ("Crimea", "Simferopol", 20),
+        ("Kharkiv Oblast", "Kharkiv", 20),
+        ("Belgorod Oblast", "Belgorod", 40),
+    ],
+)
+def test_countries_and_regions_are_not_placed_on_their_capital(area: str, capital: str, min_km: float) -> None:
+    assert _km(_point(area), _point(capital)) > min_km
+
+
+def test_ukraine_sits_near_its_centroid_inside_its_outline() -> None:
+    lat, lon = _point("Ukraine")
+    assert 48.5 < lat < 49.5 and 30.8 < lon < 32.2  # area-weighted centroid of Ukraine with Crimea
+    ukraine = _outlines()["UA"]
+    xs = [x for p in ukraine for x, _ in p[0]]
+    ys = [y for p in ukraine for _, y in p[0]]
+    assert min(xs) < 23 and max(xs) > 40 and min(ys) < 45 and max(ys) > 52  # the outline is the whole country
+    assert min(xs) < lon < max(xs) and min(ys) < lat < max(ys)
+    assert _in_outline(lat, lon, ukraine)
+
+
+@pytest.mark.parametrize(
+    "region", ["Kherson Oblast", "Donetsk Oblast", "Zaporizhzhia Oblast", "Crimea", "Luhansk Oblast", "Kyiv Oblast"]
+)
+def test_ukrainian_regions_lie_inside_ukraine(region: str) -> None:
+    lat, lon = _point(region)
+    assert _in_outline(lat, lon, _outlines()["UA"])
+    assert not _in_outline(lat, lon, _outlines()["RU"])
+
+
+def test_every_country_point_lies_inside_its_own_outline() -> None:
+    gaz = load_gazetteer()
+    outlines = _outlines()
+    checked = []
+    for p in gaz.places:
+        if p.kind != "country" or p.lat is None or p.lon is None or p.country not in outlines:
+            continue
+        polygons = outlines[p.country]
+        xs = [x for poly in polygons for x, _ in poly[0]]
+        ys = [y for poly in polygons for _, y in poly[0]]
+        if max(xs) - min(xs) < 1 or max(ys) - min(ys) < 1:
+            continue  # islands and city states: simplified to a few points
+        assert _in_outline(p.lat, p.lon, polygons), p
+        checked.append(p.country)
+    assert {"UA", "RU", "GE", "BY", "MD", "PL", "FR", "US", "NO"} <= set(checked)
+    assert len(checked) > 180
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "kind"),
+    [
+        (RABBIT, "Kherson", "city"),
+        (RABBIT, "Kherson Oblast", "region"),
+        (RABBIT, "Kherson province", "region"),
+        (RABBIT, "Ukraine", "country"),
+        (RABBIT, "Dnieper", "river"),
+        (RABBIT, "Dnipro", "river"),
+        (RABBIT, "Zaporizhzhia nuclear power station", "other"),
+        (KHARKIV, "Kharkiv oblast", "region"),
+        (KHARKIV, "Russia", "country"),
+        (KHARKIV, "Moscow", "city"),
+        (KHARKIV, "Izyum", "city"),
+        (LIBERATED, "Dnipro", "river"),
+        (LIBERATED, "Serbia", "country"),
+        (LIBERATED, "Europe", "other"),
+    ],
+)
+def test_places_in_the_examples_carry_their_kind(name: str, text: str, kind: str) -> None:
+    found = _by_text(name, text)
+    assert found, f"{text} not found in {name}"
+    assert {e.kind for e in found} == {kind}
+
+
+def test_every_place_entity_has_a_kind_and_others_have_none() -> None:
+    for name in (RABBIT, KHARKIV, LIBERATED):
+        for e in analyzed(name).entities:
+            if e.label == "PLACE":
+                assert e.kind in KINDS, e
+                if e.lat is None:  # not in the gazetteer
+                    assert e.kind == "other", e
+            elif e.lat is None:
+                assert e.kind is None, e
+    assert all("kind" in p.to_dict() for p in analyzed(RABBIT).layers["places"])
+
+
+def test_kherson_city_and_kherson_oblast_are_different_points_in_one_article() -> None:
+    city = _by_text(RABBIT, "Kherson")[0]
+    oblast = _by_text(RABBIT, "Kherson Oblast")[0]
+    assert (city.kind, oblast.kind) == ("city", "region")
+    assert city.lat is not None and city.lon is not None and oblast.lat is not None and oblast.lon is not None
+    assert _km((city.lat, city.lon), (oblast.lat, oblast.lon)) > 40
+    assert 46.0 < oblast.lat < 47.3 and 33.0 < oblast.lon < 34.3  # the middle of the oblast, left of the Dnipro
+
+
+def test_georgia_the_country_is_not_tbilisi() -> None:
+    doc = analyze_text("Georgia and Moldova watched the war closely, and protesters gathered in Tbilisi.")
+    georgia = [e for e in doc.entities if e.text == "Georgia"]
+    tbilisi = [e for e in doc.entities if e.text == "Tbilisi"]
+    assert georgia and tbilisi
+    assert georgia[0].kind == "country" and tbilisi[0].kind == "city"
+    assert georgia[0].lat is not None and georgia[0].lon is not None
+    assert tbilisi[0].lat is not None and tbilisi[0].lon is not None
+    assert _km((georgia[0].lat, georgia[0].lon), (tbilisi[0].lat, tbilisi[0].lon)) > 50
+
+
+def test_every_gazetteer_kind_maps_to_an_entity_kind() -> None:
+    gaz = load_gazetteer()
+    assert {p.kind for p in gaz.places} <= set(gaz.entity_kinds)
+    assert set(gaz.entity_kinds.values()) == KINDS
+
+
+def test_country_outlines_are_compact_and_cover_europe_and_the_former_soviet_space() -> None:
+    path = DATA / "countries.geojson.gz"
+    assert path.stat().st_size < 1_500_000
+    outlines = _outlines()
+    for code in ("UA", "RU", "BY", "MD", "GE", "AM", "AZ", "KZ", "UZ", "EE", "LV", "LT", "PL", "RO", "DE", "FR", "TR"):
+        polygons: list[list[Any]] = outlines[code]
+        assert polygons, code
+        for poly in polygons:
+            for ring in poly:
+                assert len(ring) >= 4 and ring[0] == ring[-1], code
+                assert all(-180 <= x <= 180 and -90 <= y <= 90 for x, y in ring), code

@@ -42,6 +42,7 @@ class Entity:
     lon: float | None = None
     country: str | None = None
     admin1: str | None = None
+    kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

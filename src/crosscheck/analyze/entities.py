@@ -14,6 +14,12 @@ the gazetteer, which beats the tagger):
 3. The military lexicon (``data/military.json``): equipment and unit names, model codes of known families
    (T-72B3, Su-25), a model code next to an equipment noun, numbered formations ("93rd Mechanized Brigade").
 
+Every linked place carries its ``kind`` (``country``, ``region`` for oblasts, provinces and regions such as Donbas,
+``city`` for towns and villages, ``river``, ``other`` for seas, sites and the rest: ``entity_kinds`` in
+``data/places_extra.json``) and the coordinates of that feature: a country's and a region's come from its Natural
+Earth polygon (see ``docs/gazetteer.md``), never from its capital. A PLACE the gazetteer does not know is ``other``
+without coordinates.
+
 Provides ``document.entities`` (in text order) and ``document.layers["places"]`` (the PLACE entities with coordinates).
 """
 
@@ -94,6 +100,11 @@ class Gazetteer:
         self.names: dict[str, int] = data["names"]
         self.match = NameIndex(frozenset(data["match"]))
         self.context: list[dict[str, Any]] = extra["context"]
+        self.entity_kinds: dict[str, str] = extra["entity_kinds"]
+
+    def entity_kind(self, place: Place) -> str:
+        """The kind an entity linked to ``place`` carries: country, region, city, river or other."""
+        return self.entity_kinds.get(place.kind, "other")
 
     def lookup(self, name: str) -> Place | None:
         idx = self.names.get(name)
@@ -265,6 +276,7 @@ def find_entities(doc: Doc, *, gazetteer: Gazetteer, military: MilitaryLexicon) 
     out = []
     for c in kept:
         p = c.place
+        kind = gazetteer.entity_kind(p) if p is not None else "other" if c.label == "PLACE" else None
         out.append(
             Entity(
                 start=c.start,
@@ -276,6 +288,7 @@ def find_entities(doc: Doc, *, gazetteer: Gazetteer, military: MilitaryLexicon) 
                 lon=p.lon if p is not None else None,
                 country=p.country if p is not None else None,
                 admin1=p.admin1 if p is not None else None,
+                kind=kind,
             )
         )
     return out
