@@ -43,3 +43,18 @@ def datasets_or_skip(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available")
     return path
+
+
+@pytest.fixture(scope="session")
+def linked_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The three examples ingested, analysed with every stage and linked, once per test session (read-only use)."""
+    from crosscheck.corpus import link_corpus
+    from crosscheck.ingest import ingest
+    from crosscheck.runners.local import analyze_store
+
+    path = tmp_path_factory.mktemp("linked") / "examples.db"
+    with open_store(path) as s:
+        ingest([str(EXAMPLES)], s)
+        analyze_store(s, workers=1)
+        link_corpus(s)
+    return path
