@@ -81,7 +81,12 @@ def interval(quantity: dict[str, Any]) -> tuple[float, float] | None:
 
 def counted_key(quantity: dict[str, Any]) -> str:
     """What a quantity counts, reduced to its last content word ("Russian soldiers" -> "soldier"; area -> "area")."""
-    counted = (quantity.get("counted") or "").lower()
+    return _counted_head(quantity.get("counted") or "")
+
+
+@lru_cache(maxsize=65536)
+def _counted_head(counted: str) -> str:
+    counted = counted.lower()
     words = [w for w in _WORD.findall(counted) if w not in tables().counted_stop_words]
     if not words:
         return ""
@@ -170,6 +175,7 @@ def compare_numbers(
     return None  # pragma: no cover
 
 
+@lru_cache(maxsize=65536)
 def denial(text: str) -> str | None:
     """The denial cue in ``text`` ("denied", "fake", "not true"), or None."""
     lowered = text.lower()
@@ -180,6 +186,7 @@ def denial(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def negated(text: str) -> bool:
     words = _WORD.findall(text.lower())
     return any(w in tables().negations or w.endswith("n't") for w in words)

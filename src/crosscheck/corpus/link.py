@@ -32,14 +32,13 @@ from .compare import (
     compare_numbers,
     compare_polarity,
     counted_key,
-    parse_date,
     same_measure,
 )
 
 #: Bump when the linking rules change: every article is then due for linking again.
 LINK_VERSION = "1"
 #: Up to this many stored claims, the index is exact (inner product over all vectors); beyond it, an inverted file.
-EXACT_INDEX_MAX = 200_000
+EXACT_INDEX_MAX = 20_000
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,7 @@ class LinkOptions:
     """
 
     neighbours: int = 16  #: candidates looked up per claim in the index
+    max_links: int = 6  #: links kept per new claim, the most similar first (its cluster joins the rest)
     min_similarity: float = 0.40  #: below this a pair is never compared
     measure_similarity: float = 0.40  #: enough when both state the same measure about the same place
     measure_unplaced_similarity: float = 0.55  #: enough for the same measure when the places do not say
@@ -126,7 +126,7 @@ def _named(claim: dict[str, Any]) -> set[str]:
 
 def claim_date(row: ClaimRow) -> date | None:
     """The claim's own resolved date when it is a full date, else its article's publication date."""
-    return parse_date(row.data.get("date")) or parse_date(row.published)
+    return row.day
 
 
 def _date_text(row: ClaimRow) -> str | None:
@@ -350,15 +350,26 @@ def _link_claims(
                 if first is not None and second is not None:
                     pairs[key] = float(matrix[first] @ matrix[second])
     claims = store.claim_rows({x for pair in pairs for x in pair})
+    new = set(new_ids)
+    kept: dict[str, int] = {}
     links = []
-    for (a_id, b_id), similarity in sorted(pairs.items()):
+    # Most similar pairs first, so each new claim keeps its strongest links.
+    for (a_id, b_id), similarity in sorted(pairs.items(), key=lambda item: (-item[1], item[0])):
         a, b = claims.get(a_id), claims.get(b_id)
-        if a is None or b is None or not same_fact(a, b, similarity, options):
+        if a is None or b is None:
             continue
+        owners = [x for x in (a_id, b_id) if x in new]
+        if all(kept.get(x, 0) >= options.max_links for x in owners):
+            continue
+        if not same_fact(a, b, similarity, options):
+            continue
+        for x in owners:
+            kept[x] = kept.get(x, 0) + 1
         verdict = relate(a, b, similarity, options=options, stance=stance)
         links.append(
             StoredLink(
                 a.id, b.id, a.article_id, b.article_id, verdict.relation, verdict.score, similarity, verdict.reason
             )
         )
+    links.sort(key=lambda link: (link.claim, link.other_claim))
     return links

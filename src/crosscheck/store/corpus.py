@@ -9,6 +9,8 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +33,7 @@ class StoredLink:
 
 @dataclass(frozen=True)
 class ClaimRow:
-    """A stored claim with what linking and checking need of its article."""
+    """A stored claim with what linking and checking need of its article (``day``: its date, computed once)."""
 
     id: str
     article_id: str
@@ -43,6 +45,20 @@ class ClaimRow:
     outlet: str | None
     url: str | None
     title: str | None
+
+    @cached_property
+    def day(self) -> date | None:
+        """The claim's own resolved date when it is a full date, else its article's publication date."""
+        return _iso_day(self.data.get("date")) or _iso_day(self.published)
+
+
+def _iso_day(value: Any) -> date | None:
+    if not isinstance(value, str) or len(value) < 10 or value.startswith("--"):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
 
 
 class CorpusQueries:

@@ -118,6 +118,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX links_article ON links(article_id);
     CREATE INDEX links_other ON links(other_claim);
+    CREATE INDEX links_other_article ON links(other_article);
     CREATE TABLE claim_keys (
         claim_id    TEXT NOT NULL REFERENCES claims(id) ON DELETE CASCADE,
         key         TEXT NOT NULL,              -- a blocking key: measure (unit|counted) and place
