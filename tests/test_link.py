@@ -174,3 +174,33 @@ def test_claims_files(tmp_path: Path) -> None:
     empty.write_text("claim\n\n", encoding="utf-8")
     with pytest.raises(InputError, match="E090"):
         read_claims_file(str(empty))
+
+
+def test_claims_command_filters_clusters(linked_db: Path) -> None:
+    def run(*args: str) -> list[dict[str, object]]:
+        result = CliRunner().invoke(main, ["claims", "--db", str(linked_db), "--json", *args])
+        assert result.exit_code == 0, result.output
+        return [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+
+    everything = run()
+    assert len(everything) >= 2
+    contradictions = run("--relation", "contradicts")
+    assert contradictions and all("contradicts" in c["relations"] for c in contradictions)  # type: ignore[operator]
+    assert any("2,500" in str(c["links"]) for c in contradictions)
+    by_source = run("--source", "Deputy Defense Minister")
+    assert by_source and all(
+        any("Deputy Defense Minister" in str(x["source"]) for x in c["claims"])  # type: ignore[attr-defined]
+        for c in by_source
+    )
+    assert run("--place", "Odesa", "--relation", "contradicts") == []
+
+
+def test_timeline_json_for_the_dashboard(linked_db: Path) -> None:
+    result = CliRunner().invoke(main, ["timeline", "--db", str(linked_db), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= {"events", "per_day", "narratives"}
+    days = [e["day"] for e in data["events"]]
+    assert days == sorted(days) and sum(data["per_day"].values()) == len(days)
+    assert "2022-08-31" in data["per_day"]  # "Wednesday, August 31" in the rabbit video article
+    assert all({"name", "lat", "lon", "kind"} <= set(p) for e in data["events"] for p in e["places"])

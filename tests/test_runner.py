@@ -141,3 +141,34 @@ def test_articles_in_other_languages_get_no_english_model_layers(store: Store) -
     assert analysis.get("entities", []) == [] and analysis.get("quantities", []) == []
     [note] = analysis["notes"]
     assert note["kind"] == "unsupported-language" and "'it'" in note["message"]
+
+
+def _export(store: Store) -> dict[str, dict[str, object]]:
+    from crosscheck.export import article_record
+
+    return {a.id: article_record(store, a) for a in store.articles()}
+
+
+@pytest.mark.slow
+def test_an_article_analysed_alone_or_in_a_mixed_batch_gets_the_same_analysis(
+    tmp_path: Path, example_texts: dict[str, str]
+) -> None:
+    # Twenty other real-text articles: the examples' paragraphs recombined, so batch-mates differ in length and wording.
+    paragraphs = [p for t in example_texts.values() for p in t.split("\n") if len(p.split()) > 8]
+    others = ["\n".join(paragraphs[(7 * k) % len(paragraphs) :][: 2 + k % 5]) for k in range(20)]
+    with open_store(tmp_path / "alone.db") as alone:
+        for n, text in enumerate(example_texts.values()):
+            alone.add_article(Article(raw=text, origin=f"e{n}.txt", text=text, language="en"))
+        analyze_store(alone, workers=1, batch_size=1)
+        expected = _export(alone)
+    with open_store(tmp_path / "mixed.db") as mixed:
+        texts = others[:10] + list(example_texts.values()) + others[10:]
+        for n, text in enumerate(texts):
+            origin = f"e{n - 10}.txt" if 10 <= n < 13 else f"o{n}.txt"
+            mixed.add_article(Article(raw=text, origin=origin, text=text, language="en"))
+        analyze_store(mixed, workers=1, batch_size=16)
+        got = _export(mixed)
+    for article_id, record in expected.items():
+        assert got[article_id]["claims"] == record["claims"]
+        assert got[article_id]["techniques"] == record["techniques"]
+        assert got[article_id] == record
