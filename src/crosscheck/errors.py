@@ -19,6 +19,10 @@ SKIP_FETCH = "fetch-failed"  # a URL that could not be fetched
 SKIP_UNREADABLE = "unreadable"  # a file that cannot be opened (permissions, missing)
 SKIP_NO_TEXT = "no-text"  # extraction found no main text in a page
 
+# Inputs that cannot be used at all (E05x): recorded as skipped, the batch goes on, then `crosscheck ingest` exits 1.
+E_INPUT_MISSING = "E050"  # an input path given to ingest does not exist
+E_NO_TEXT_FIELD = "E051"  # a JSONL/CSV input has no text or html field in any record (a wrong --text-field)
+
 
 class CrosscheckError(Exception):
     """An error the user can act on. ``code`` is stable; the message says what to do."""
