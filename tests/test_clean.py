@@ -102,3 +102,92 @@ def test_properties_idempotent_lines_from_input_offsets_valid(lines: list[str], 
     for piece in cleaned.removed:
         assert previous_end <= piece.start < piece.end <= len(raw)
         previous_end = piece.end
+
+
+# --- records: posts, statements, headlines --------------------------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(STORY), min_size=1, max_size=4), st.sampled_from(["\n", "\n\n"]))
+def test_a_short_record_keeps_every_story_line(lines: list[str], sep: str) -> None:
+    """The context steps (page head, stop-word density) never judge a post: each of its story lines stays."""
+    raw = sep.join(lines)
+    assert clean_text(raw, record=True).text == raw
+
+
+@pytest.mark.parametrize(
+    ("post", "as_page"),
+    [
+        ("Strikes hit Kharkiv again.\nTwo people were hurt.", ""),  # short sentences: density took both
+        (
+            "Sirens sounded across the country for three hours.\n\n#Ukraine #StandWithUkraine",
+            "Sirens sounded across the country for three hours.",
+        ),
+        (
+            "BREAKING\n\nRussian missiles hit Kyiv overnight, officials said.",
+            "Russian missiles hit Kyiv overnight, officials said.",
+        ),
+    ],
+)
+def test_a_short_record_is_kept_whole(post: str, as_page: str) -> None:
+    assert clean_text(post).text == as_page  # a page's head and its stop-word-poor lines go
+    assert clean_text(post, record=True).text == post
+
+
+def test_a_long_record_is_cleaned_as_the_page_it_holds(example_texts: dict[str, str]) -> None:
+    for raw in example_texts.values():
+        assert clean_text(raw, record=True) == clean_text(raw)
+
+
+def test_a_long_record_the_context_steps_would_empty_keeps_its_lines() -> None:
+    raw = "\n".join(f"Kharkiv shelled on {day} March." for day in range(1, 11))  # short lines, all "bad" alone
+    assert clean_text(raw).text == ""
+    assert clean_text(raw, record=True).text == raw
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Home | News | World | Politics | Sport | Contact",
+        "News • Ukraine • Europe • Opinion",
+        "World / Europe / Ukraine / Kherson",
+        "Home » News » Europe",
+        "Home > War in Ukraine",
+    ],
+)
+def test_menu_and_breadcrumb_lines_are_navigation(line: str) -> None:
+    cleaned = clean_text(line, record=True)
+    assert cleaned.text == "" and [r.kind for r in cleaned.removed] == ["nav"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Kherson liberated | Ukraine | Example News",  # a title with its section and site: three pieces, not a menu
+        "By Russia or anybody else.",  # "By" and words: a byline needs capitalised names
+        "By the way...",
+        "Updated: 3 killed in Russian strike on Kharkiv, 12 wounded",  # no date or time after "Updated"
+        "Source: Russian forces lost 500 troops in a day, the General Staff said",
+        "Donate blood at the city hospital, Kherson officials urged residents.",
+        "Join us on the ground in Bakhmut as soldiers dig in.",
+    ],
+)
+def test_news_lines_that_look_like_furniture_are_kept(sentence: str) -> None:
+    assert clean_text(sentence, record=True).text == sentence
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("By Jane Smith", "byline"),
+        ("by Olena Roshchina | Ukrainska Pravda", "byline"),
+        ("Posted on Nov. 12, 2022", "timestamp"),
+        ("Updated 2010 GMT (0410 HKT) March 14, 2021", "timestamp"),
+        ("Posted by admin 6 years ago", "byline"),
+        ("Photo: Ashraf Amra/Anadolu via Getty Images", "byline"),
+        ("Donate Now", "promo"),
+        ("Follow us on Telegram for live updates from the front line.", "promo"),
+    ],
+)
+def test_furniture_lines_are_still_furniture(line: str, kind: str) -> None:
+    assert [r.kind for r in clean_text(line, record=True).removed] == [kind]

@@ -1,7 +1,8 @@
 """Evaluation gate: boilerplate removal on trafilatura's evaluation pages must not slide back.
 
 Floors sit a little under the figures in docs/evaluation.md (measured 2026-11-22: crosscheck-html F1 0.922,
-trafilatura-fast 0.921, text-cleaner 0.791). Lower a floor only with a note in docs/evaluation.md saying why.
+trafilatura-fast 0.921; 2026-12-01: text-cleaner 0.815, its floor raised from 0.78). Lower a floor only with a note
+in docs/evaluation.md saying why.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 from conftest import datasets_or_skip
 from crosscheck.evaluate.cleaning import evaluate_cleaning
 
-FLOORS = {"crosscheck-html": 0.915, "text-cleaner": 0.78}
+FLOORS = {"crosscheck-html": 0.915, "text-cleaner": 0.80}
 
 
 @pytest.mark.datasets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crosscheck.ingest.metadata import date_from_text, detect_language, normalise_date, outlet_from_url
+from crosscheck.ingest.metadata import date_from_text, detect_language, normalise_date, outlet_from_url, outlet_name
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,18 @@ def test_language(example_texts: dict[str, str]) -> None:
     assert detect_language(example_texts["kherson-liberated.txt"]) == "en"
     assert detect_language("Російські війська відступили з Херсона, повідомили у Генштабі ЗСУ.") == "uk"
     assert detect_language("Kherson") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "outlet"),
+    [
+        ("The Kyiv Independent", "The Kyiv Independent"),
+        ("https://www.newsnationnow.com/", "newsnationnow.com"),  # a site name given as a URL: its host
+        ("www.newsnationnow.com", "newsnationnow.com"),
+        ("  Ukrainska   Pravda ", "Ukrainska Pravda"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_outlet_name(value: str | None, outlet: str | None) -> None:
+    assert outlet_name(value) == outlet

@@ -532,6 +532,62 @@ def test_jsonl_bad_lines_are_skipped_one_by_one(tmp_path: Path) -> None:
     assert codes[5] == (errors.SKIP_ENCODING, "invalid UTF-8 at byte 10 of the line")
 
 
+def test_jsonl_records_are_marked_as_records(tmp_path: Path) -> None:
+    path = tmp_path / "posts.jsonl"
+    path.write_text('{"text": "Strikes hit Kharkiv again."}\n', encoding="utf-8")
+    article = only(read(path))
+    assert isinstance(article, Article) and article.record
+    page = only(read(EXAMPLES / EXAMPLE_NAMES[0]))
+    assert isinstance(page, Article) and not page.record
+
+
+def test_jsonl_without_the_text_field_is_one_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "posts.jsonl"
+    lines = [json.dumps({"body": "Kherson was liberated.", "id": 1}), "not json", json.dumps({"body": "Kharkiv."})]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    items = read(path)
+    assert [(i.origin, i.code, i.input_error) for i in skipped(items)] == [
+        (f"{path}#L2", errors.SKIP_MALFORMED, False),  # a line that is no object stays its own skip
+        (str(path), errors.SKIP_MALFORMED, True),
+    ]
+    last = items[-1]
+    assert isinstance(last, Skipped)
+    assert last.reason == "no 'text' or 'html' field in any of its 2 JSON objects (fields: body, id)"
+    assert [a.raw for a in articles(read(path, fields=FieldMap(text="body")))] == ["Kherson was liberated.", "Kharkiv."]
+
+
+def test_jsonl_lines_before_the_first_usable_object_keep_their_order(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    lines = [json.dumps({"meta": "export v2"}), "[1]", json.dumps({"text": "Strikes hit Kharkiv again."})]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    items = read(path)
+    assert [(type(i).__name__, i.origin.rsplit("#", 1)[-1], getattr(i, "input_error", False)) for i in items] == [
+        ("Skipped", "L1", False),
+        ("Skipped", "L2", False),
+        ("Article", "L3", False),
+    ]
+
+
+def test_jsonl_with_no_text_field_in_its_first_objects_stops_there(tmp_path: Path) -> None:
+    from crosscheck.ingest.readers.jsonl import MAX_HELD_LINES
+
+    path = tmp_path / "big.jsonl"
+    rows = [{"body": f"line {n}"} for n in range(MAX_HELD_LINES + 5)] + [{"text": "too late"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    item = only(read(path))
+    assert isinstance(item, Skipped) and item.input_error and item.origin == str(path)
+    assert item.reason == (
+        f"no 'text' or 'html' field in the first {MAX_HELD_LINES} JSON objects (fields: body); "
+        "the rest of the file is not read"
+    )
+
+
+def test_jsonl_of_only_bad_lines_is_skipped_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.jsonl"
+    path.write_text("not json\n[1, 2]\n", encoding="utf-8")
+    assert [(i.origin.rsplit("#", 1)[1], i.input_error) for i in skipped(read(path))] == [("L1", False), ("L2", False)]
+
+
 def test_jsonl_line_over_the_cap_is_skipped_and_reading_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "big.jsonl"
     lines = [{"text": "short one"}, {"text": "x" * 5000}, {"text": "short two"}]
@@ -628,6 +684,15 @@ def test_csv_without_a_text_column_is_one_skip(tmp_path: Path) -> None:
     assert item.reason == "no 'text' or 'html' column in the header (columns: name, age)"
 
 
+def test_csv_without_a_text_column_is_an_input_error_and_rows_are_records(tmp_path: Path) -> None:
+    path = tmp_path / "other.csv"
+    path.write_text("name,text\nIvan,Strikes hit Kharkiv again.\n", encoding="utf-8")
+    article = only(read(path))
+    assert isinstance(article, Article) and article.record
+    item = only(read(path, fields=FieldMap(text="body")))
+    assert isinstance(item, Skipped) and item.input_error
+
+
 def test_csv_in_cp1251(tmp_path: Path) -> None:
     path = tmp_path / "ru.csv"
     path.write_bytes(f'title,text\nХерсон,"{RUSSIAN}"\n'.encode("cp1251"))
@@ -702,6 +767,35 @@ def test_missing_path_is_unreadable(tmp_path: Path) -> None:
         errors.SKIP_UNREADABLE,
         "no such file or directory",
     )
+
+
+def test_a_missing_input_path_is_an_input_error_but_not_a_broken_link_in_a_directory(tmp_path: Path) -> None:
+    missing = only(read(tmp_path / "nope.txt"))
+    assert isinstance(missing, Skipped) and missing.input_error
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    inside = only(read(tmp_path / "dir"))
+    assert isinstance(inside, Skipped) and inside.code == errors.SKIP_UNREADABLE and not inside.input_error
+    given = only(read(tmp_path / "dir" / "dangling.txt"))  # named on the command line: the path does not exist
+    assert isinstance(given, Skipped) and given.reason == "broken symbolic link" and given.input_error
+
+
+@pytest.mark.parametrize(
+    ("origin", "container"),
+    [
+        ("feed.jsonl#L3", "feed.jsonl"),
+        ("dir/export.csv.gz#R12", "dir/export.csv.gz"),
+        ("crawl.warc.gz@5120", "crawl.warc.gz"),
+        ("stdin:0123456789abcdef#L1", "stdin:0123456789abcdef"),
+        ("https://example.com/feed.jsonl#L2", "https://example.com/feed.jsonl"),
+        ("page.txt", None),
+        ("https://example.com/a#section", None),
+    ],
+)
+def test_container_origin(origin: str, container: str | None) -> None:
+    from crosscheck.ingest.readers import container_origin
+
+    assert container_origin(origin) == container
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")

@@ -162,6 +162,8 @@ class Article:
     id: str = ""
     hash: str = ""
     fetched: str | None = None  # when a crawler fetched the page (WARC-Date, HTTP fetch time), ISO 8601
+    #: Read from a record's text or html field (JSONL, CSV): a post or a single sentence is a story there, not a stub.
+    record: bool = False
 
     def finalise_ids(self) -> None:
         """Set the content hash and the article id (the first 16 hex digits of the hash)."""
@@ -176,3 +178,6 @@ class Skipped:
     origin: str
     reason: str
     code: str  # short machine-readable reason, see errors.py
+    #: The input as given cannot be used at all (a path that does not exist, a JSONL/CSV file without a text or html
+    #: field): the rest of the batch goes on, and ``crosscheck ingest`` then exits non-zero.
+    input_error: bool = False

@@ -105,10 +105,13 @@ def ingest(
 ) -> None:
     """Read, clean and store articles from files, directories, WARC archives, JSONL/CSV exports, URLs or - (stdin).
 
-    Re-running the same command is safe: stored inputs are recognised and nothing is duplicated.
+    Re-running the same command is safe: stored inputs are recognised and nothing is duplicated; a re-run with other
+    field options updates the metadata of what it stored. Every input is read; the exit status is then 1 when an input
+    path does not exist or a JSONL/CSV file has no text or html field (see --text-field), else 0.
     """
     from tqdm import tqdm
 
+    from .errors import SKIP_UNREADABLE
     from .ingest import FieldMap, IngestOptions
     from .ingest import ingest as run_ingest
     from .ingest.options import DEFAULT_MAX_BYTES
@@ -135,12 +138,24 @@ def ingest(
     ):
         summary = run_ingest(list(inputs), store, options=options, progress=lambda _: bar.update(1))
         stored = store.count()
+    updated = f", updated {summary.updated}" if summary.updated else ""
     click.echo(
         f"ingested {summary.ingested}, duplicates {summary.duplicates}, unchanged {summary.unchanged}, "
-        f"skipped {len(summary.skipped)}  ({stored} articles in {db_path})"
+        f"skipped {len(summary.skipped)}{updated}  ({stored} articles in {db_path})"
     )
     for skipped in summary.skipped:
         click.echo(f"  skipped {skipped.origin}: {skipped.code}: {skipped.reason}")
+    problems = summary.input_errors
+    if problems:
+        missing = [p.origin for p in problems if p.code == SKIP_UNREADABLE]
+        fieldless = [p.origin for p in problems if p.code != SKIP_UNREADABLE]
+        parts = [f"no such file or directory: {', '.join(missing)}"] if missing else []
+        if fieldless:
+            parts.append(
+                f"no '{text_field}' or '{html_field}' field or column (see --text-field, --html-field): "
+                + ", ".join(fieldless)
+            )
+        raise InputError("E050" if missing else "E051", problems="; ".join(parts))
 
 
 @main.command(name="list")

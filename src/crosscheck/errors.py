@@ -62,6 +62,8 @@ _TABLE: tuple[tuple[str, str], ...] = (
     ("E047", "no labelled data at {path}; {hint}"),
     ("E048", "'-' reads articles from standard input, but nothing is piped in"),
     ("E049", "give a claim to check, or --claims FILE"),
+    ("E050", "{problems} (every other input was read; the skipped lines above say why)"),
+    ("E051", "{problems} (every other input was read; the skipped lines above say why)"),
     ("E090", "{path}: no claims found ({problem})"),
 )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -40,7 +41,7 @@ class Extracted:
     title: str | None = None
     published: str | None = None
     sitename: str | None = None
-    url: str | None = None
+    url: str | None = None  # the URL the page declares for itself (canonical, og:url, twitter:url), absolute
     language: str | None = None  # as the page declares it (<html lang>), ISO 639-1
     method: str = "trafilatura-fast"
 
@@ -111,7 +112,12 @@ _META_XPATHS = {
         "//time/@datetime",
     ],
     "sitename": ['//meta[@property="og:site_name"]/@content', '//meta[@name="application-name"]/@content'],
-    "url": ['//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'],
+    "url": [
+        '//link[contains(concat(" ", normalize-space(translate(@rel, "CANONICAL", "canonical")), " "), " canonical ")]'
+        "/@href",
+        '//meta[@property="og:url" or @name="og:url"]/@content',
+        '//meta[@name="twitter:url" or @property="twitter:url"]/@content',
+    ],
     "language": [
         "/html/@lang",
         '//meta[@http-equiv="content-language"]/@content',
@@ -121,14 +127,43 @@ _META_XPATHS = {
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
 
 
-def html_metadata(tree: Any) -> dict[str, str | None]:
-    """Title, publication date (ISO date), site name and canonical URL from a page's markup (XPath only, no text
-    search, so it costs a small share of the extraction)."""
+def _page_url(tree: Any, paths: list[str], url: str | None) -> str | None:
+    """The first URL a page declares for itself (canonical, og:url, twitter:url) that is an absolute http(s) URL once
+    resolved against ``<base href>`` or the URL the page was read from; None when it declares none."""
+    base = next((str(v).strip() for v in tree.xpath("//base/@href") if str(v).strip()), None)
+    if base and url:
+        try:
+            base = urljoin(url, base)
+        except ValueError:
+            base = None
+    for path in paths:
+        for value in tree.xpath(path):
+            candidate = str(value).strip()
+            if not candidate:
+                continue
+            try:
+                resolved = urljoin(base or url or "", candidate)
+                parts = urlsplit(resolved)
+                host = parts.hostname
+            except ValueError:  # a malformed URL ("http://[x"): the next candidate
+                continue
+            if parts.scheme in ("http", "https") and host:
+                return resolved
+    return None
+
+
+def html_metadata(tree: Any, *, url: str | None = None) -> dict[str, str | None]:
+    """Title, publication date (ISO date), site name and the page's own URL from its markup (XPath only, no text
+    search, so it costs a small share of the extraction). ``url``: where the page was read from, to resolve a relative
+    canonical link."""
     from .metadata import normalise_date
 
     found: dict[str, str | None] = {}
     for key, paths in _META_XPATHS.items():
         found[key] = None
+        if key == "url":
+            found[key] = _page_url(tree, paths, url)
+            continue
         for path in paths:
             values = [" ".join(str(v).split()) for v in tree.xpath(path)]
             value = (
@@ -169,7 +204,7 @@ def extract_html(html: str, *, url: str | None = None) -> Extracted:
     tree = parse_html(html)
     if tree is None:
         return Extracted(text="", method="unparsable")
-    meta = html_metadata(tree)  # before extraction, which prunes the tree in place
+    meta = html_metadata(tree, url=url)  # before extraction, which prunes the tree in place
     text, method = _bare(tree, url, fast=True), "trafilatura-fast"
     if not text.strip():
         fresh = parse_html(html)
@@ -181,7 +216,7 @@ def extract_html(html: str, *, url: str | None = None) -> Extracted:
         title=meta["title"],
         published=meta["published"],
         sitename=meta["sitename"],
-        url=meta["url"] or url,
+        url=meta["url"],
         language=meta["language"],
         method=method,
     )

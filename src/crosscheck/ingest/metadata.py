@@ -1,4 +1,5 @@
-"""Article metadata: outlet from the URL, published date (given, from HTML, or from the text), language."""
+"""Article metadata: outlet from the site name or the URL, published date (given, from HTML, or from the text),
+language."""
 
 from __future__ import annotations
 
@@ -45,10 +46,24 @@ def outlet_from_url(url: str | None) -> str | None:
     """``https://www.kyivindependent.com/x`` -> ``kyivindependent.com``."""
     if not url:
         return None
-    host = urlsplit(url if "//" in url else "//" + url).hostname
+    try:
+        host = urlsplit(url if "//" in url else "//" + url).hostname
+    except ValueError:  # a malformed URL ("http://[x")
+        return None
     if not host:
         return None
-    return host[4:] if host.startswith("www.") else host
+    return host.removeprefix("www.")
+
+
+def outlet_name(value: str | None) -> str | None:
+    """An outlet as given (a site name, an outlet field) in the form outlets are stored: a name as is, and a URL or a
+    ``www.`` host as its host (``https://www.newsnationnow.com/`` -> ``newsnationnow.com``), as for a page's URL."""
+    if not value or not value.strip():
+        return None
+    value = " ".join(value.split())
+    if "://" in value or value.lower().startswith("www."):
+        return outlet_from_url(value)
+    return value
 
 
 def normalise_date(value: str | None) -> str | None:

@@ -127,29 +127,57 @@ class Store(CorpusQueries):
 
     # -- ingest ----------------------------------------------------------------------------------------------------
 
-    def seen_unchanged(self, origin: str, raw_hash: str) -> bool:
-        """True when this origin was stored before from exactly this input (a re-run: nothing to do)."""
+    def seen_unchanged(self, origin: str, raw_hash: str, *, container: str | None = None) -> bool:
+        """True when this origin was stored before from exactly this input (a re-run: nothing to do).
+
+        ``container``: the file the origin is a record of; when the record is recognised, a skip recorded for that
+        whole file by an earlier run is cleared (the file is read now).
+        """
         row = self.conn.execute(
             "SELECT 1 FROM origins WHERE origin = ? AND raw_hash = ? AND outcome != 'skipped'", (origin, raw_hash)
         ).fetchone()
+        if row is not None and container is not None:
+            with self.transaction():
+                self.conn.execute("DELETE FROM origins WHERE origin = ? AND outcome = 'skipped'", (container,))
         return row is not None
 
-    def add_article(self, article: Article, *, raw_hash: str | None = None) -> str:
-        """Store an article (one transaction). Returns ``ingested``, ``duplicate`` or ``unchanged``.
+    def add_article(self, article: Article, *, raw_hash: str | None = None, container: str | None = None) -> str:
+        """Store an article (one transaction). Returns ``ingested``, ``duplicate``, ``unchanged`` or ``updated``.
 
-        ``unchanged``: this origin was already stored with this text (a re-run). ``duplicate``: the same clean text
-        is already stored from another origin; the origin is recorded against the existing article.
+        ``unchanged``: this origin was already stored with this text (a re-run). ``updated``: the same, but the
+        metadata differ (a re-run with other field options): the article takes the new metadata, and loses its
+        analysis when the publication date or language changed. ``duplicate``: the same clean text is already stored
+        from another origin; the origin is recorded against the existing article. ``container``: the file the origin
+        is a record of; a skip recorded for that whole file by an earlier run is cleared.
         """
         if not article.hash:
             article.finalise_ids()
         with self.transaction():
-            existing = self.conn.execute("SELECT id FROM articles WHERE hash = ?", (article.hash,)).fetchone()
+            if container is not None:
+                self.conn.execute("DELETE FROM origins WHERE origin = ? AND outcome = 'skipped'", (container,))
+            existing = self.conn.execute(
+                "SELECT id, url, outlet, title, published, language FROM articles WHERE hash = ?", (article.hash,)
+            ).fetchone()
             seen = self.conn.execute(
                 "SELECT article_id, outcome FROM origins WHERE origin = ?", (article.origin,)
             ).fetchone()
             if existing is not None:
                 if seen is not None and seen["article_id"] == existing["id"]:
-                    return "unchanged"
+                    if raw_hash is not None:
+                        self.conn.execute(
+                            "UPDATE origins SET raw_hash = ? WHERE origin = ?", (raw_hash, article.origin)
+                        )
+                    meta = {k: getattr(article, k) for k in ("url", "outlet", "title", "published", "language")}
+                    if seen["outcome"] != "ingested" or all(existing[k] == v for k, v in meta.items()):
+                        return "unchanged"
+                    self.conn.execute(
+                        "UPDATE articles SET url = ?, outlet = ?, title = ?, published = ?, language = ? WHERE id = ?",
+                        (*meta.values(), existing["id"]),
+                    )
+                    if (existing["published"], existing["language"]) != (article.published, article.language):
+                        self.conn.execute("DELETE FROM analyses WHERE article_id = ?", (existing["id"],))
+                        self.conn.execute("UPDATE articles SET status = 'ingested' WHERE id = ?", (existing["id"],))
+                    return "updated"
                 self.conn.execute(
                     "INSERT OR REPLACE INTO origins(origin, article_id, outcome, raw_hash) "
                     "VALUES (?, ?, 'duplicate', ?)",
@@ -181,8 +209,11 @@ class Store(CorpusQueries):
             )
             return "ingested"
 
-    def add_skipped(self, skipped: Skipped) -> None:
+    def add_skipped(self, skipped: Skipped, *, container: str | None = None) -> None:
+        """Record a skipped input (``container``: the file it is a record of, whose whole-file skip is now stale)."""
         with self.transaction():
+            if container is not None:
+                self.conn.execute("DELETE FROM origins WHERE origin = ? AND outcome = 'skipped'", (container,))
             self.conn.execute(
                 "INSERT OR REPLACE INTO origins(origin, article_id, outcome, code, reason) "
                 "VALUES (?, NULL, 'skipped', ?, ?)",

@@ -13,10 +13,12 @@ and ``stdin:<first 16 hex digits of the sha256 of the bytes>``.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import gzip
 import hashlib
 import os
+import re
 import stat
 import sys
 import urllib.parse
@@ -39,9 +41,18 @@ from .text import read_text
 from .url import fetch
 from .warc import read_warc
 
-__all__ = ["Source", "detect_format", "read_inputs", "read_source"]
+__all__ = ["Source", "container_origin", "detect_format", "read_inputs", "read_source"]
 
 Item = Article | Skipped
+
+_RECORD_ORIGIN = re.compile(r"(.+)(?:#[LR]\d+|@\d+)")
+
+
+def container_origin(origin: str) -> str | None:
+    """The file a record's origin points into (``feed.jsonl#L3`` -> ``feed.jsonl``, ``crawl.warc@512`` ->
+    ``crawl.warc``), or None for an origin that is a whole input."""
+    match = _RECORD_ORIGIN.fullmatch(origin)
+    return match.group(1) if match else None
 
 
 def read_inputs(inputs: Sequence[str], options: IngestOptions) -> Iterator[Item]:
@@ -179,7 +190,9 @@ def _read_path(
     try:
         info = os.stat(spec)
     except OSError as exc:
-        yield _stat_failure(spec, exc)
+        failure = _stat_failure(spec, exc)
+        # An input path as given that does not exist is an input error (a typo); inside a directory it is a skip.
+        yield dataclasses.replace(failure, input_error=exc.errno == errno.ENOENT and not ancestors)
         return
     if stat.S_ISDIR(info.st_mode):
         yield from _walk(spec, info, ancestors, options)

@@ -151,6 +151,11 @@ def _published(value: Any) -> str | None:
     return _scalar(value)
 
 
+def has_story_field(record: Mapping[str, Any], fields: FieldMap) -> bool:
+    """Whether a record has the text or the html field at all (empty or not a string still counts: it is there)."""
+    return lookup(record, fields.text) is not None or lookup(record, fields.html) is not None
+
+
 def article_from_record(record: Mapping[str, Any], *, origin: str, fields: FieldMap) -> Article | Skipped:
     """An Article from one JSONL object or CSV row, by the field map.
 
@@ -178,6 +183,7 @@ def article_from_record(record: Mapping[str, Any], *, origin: str, fields: Field
             title=_scalar(lookup(record, fields.title)),
             published=_published(lookup(record, fields.published)),
             outlet=_scalar(lookup(record, fields.outlet)),
+            record=True,
         )
     if empty:
         return Skipped(origin=origin, reason=f"field '{empty[0]}' is empty", code=errors.SKIP_EMPTY)

@@ -1,10 +1,10 @@
 """CSV and TSV (``.csv``, ``.tsv``, also gzip-compressed): a header row, then one article per row.
 
 Columns are found by the field map (``options.fields``); a header without a text or html column is one Skipped for
-the file. Each physical line and each field is capped at ``max_bytes`` (the csv module's field size limit is raised to
-it where it is lower), so a runaway field costs bounded memory. A bad row (wrong number of fields, over the cap, no
-text) is one Skipped and the rows after it go on. Origins are ``<path>#R<row number>``: the n-th data row after the
-header, blank lines not counted.
+the file, marked as an input error (the file yields nothing). Each physical line and each field is capped at
+``max_bytes`` (the csv module's field size limit is raised to it where it is lower), so a runaway field costs bounded
+memory. A bad row (wrong number of fields, over the cap, no text) is one Skipped and the rows after it go on. Origins
+are ``<path>#R<row number>``: the n-th data row after the header, blank lines not counted.
 """
 
 from __future__ import annotations
@@ -119,6 +119,7 @@ def read_csv(
                 reason=f"no '{fields.text}' or '{fields.html}' column in the header "
                 f"(columns: {', '.join(header[:12])})",
                 code=errors.SKIP_MALFORMED,
+                input_error=True,
             )
             return
         reader = csv.reader(lines, delimiter=delimiter)
