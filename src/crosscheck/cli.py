@@ -173,7 +173,7 @@ def list_(db_path: str, limit: int, offset: int, as_json: bool) -> None:
                 click.echo(json.dumps(row, ensure_ascii=False))
             else:
                 click.echo(
-                    f"{article.id}  {(article.published or '-')[:10]:10}  {(article.outlet or '-')[:20]:20}  "
+                    f"{article.id}  {(article.published or '-')[:10]:10}  {(article.outlet or '-'):24}  "
                     f"{article.status:9}  {title}"
                 )
 
