@@ -18,6 +18,7 @@ from crosscheck.corpus.stories import (
     ArticleFeatures,
     StoryClusterer,
     TimeRule,
+    article_vector,
     cluster,
     load_story_model,
     normalise_word,
@@ -122,6 +123,31 @@ def test_text_variant_when_either_article_lacks_a_vector(features: dict[str, Art
     assert similarity(with_vector, features[VIDEO]) == similarity(features[KHERSON], features[VIDEO])
 
 
+@pytest.fixture(scope="module")
+def embedded(features: dict[str, ArticleFeatures]) -> dict[str, ArticleFeatures]:
+    """The examples with their sentence-encoder vectors."""
+    out = {}
+    for name in NAMES:
+        article = prepare_article(Article(raw=(EXAMPLES / f"{name}.txt").read_text("utf-8"), origin=name))
+        assert isinstance(article, Article)
+        out[name] = dataclasses.replace(features[name], vector=article_vector(article.text, article.title))
+    return out
+
+
+@pytest.mark.slow
+def test_vectors_enter_the_score_but_not_the_clusterers_decision(embedded: dict[str, ArticleFeatures]) -> None:
+    model = load_story_model()
+    a, b = embedded[KHERSON], embedded[VIDEO]
+    assert a.vector is not None and a.vector.shape == (384,)
+    assert model.variant_for(a, b) is model.variants["text+embedding"]
+    assert "embedding" in pair_features(a, b)
+    assert similarity(a, b) != similarity(a, b, use_embedding=False)
+    # By default the clusterer decides by words, so vectors change nothing on the examples.
+    for order in itertools.permutations(NAMES):
+        stories = cluster((name, embedded[name]) for name in order)
+        assert sorted(sorted(m) for m in stories.values()) == [[KHARKIV], sorted([KHERSON, VIDEO])]
+
+
 def test_clusterer_puts_the_kherson_pair_together_and_kharkiv_apart(features: dict[str, ArticleFeatures]) -> None:
     clusterer = StoryClusterer()
     story, related = clusterer.add("a-kherson", features[KHERSON])
@@ -168,19 +194,20 @@ def test_restore_puts_back_a_stored_story(features: dict[str, ArticleFeatures]) 
 
 
 def test_time_rule_raises_the_bar_with_the_publication_gap() -> None:
-    rule = TimeRule(window_days=7, strict_days=28, strict=0.9)
-    assert rule.threshold(0.7, None) == 0.7
-    assert rule.threshold(0.7, 3) == 0.7
-    assert rule.threshold(0.7, 17.5) == pytest.approx(0.8)
-    assert rule.threshold(0.7, 60) == pytest.approx(0.9)
-    assert rule.threshold(0.95, 60) == 0.95  # never below the story threshold
+    rule = TimeRule(window_days=7, strict_days=28)
+    assert rule.threshold(0.7, 0.9, None) == 0.7
+    assert rule.threshold(0.7, 0.9, 3) == 0.7
+    assert rule.threshold(0.7, 0.9, 17.5) == pytest.approx(0.8)
+    assert rule.threshold(0.7, 0.9, 60) == pytest.approx(0.9)
+    assert rule.threshold(0.95, 0.9, 60) == 0.95  # never below the story threshold
 
 
 @pytest.mark.parametrize(("video_published", "together"), [("2022-11-14", True), (None, True), ("2022-12-30", False)])
 def test_articles_weeks_apart_need_to_be_very_similar(video_published: str | None, together: bool) -> None:
     model = load_story_model()
-    # A rule stricter than the Kherson pair's score, so only the gap decides.
-    strict_model = dataclasses.replace(model, time=TimeRule(window_days=7, strict_days=28, strict=0.99))
+    # A strict bar above the Kherson pair's score, so only the gap decides.
+    text = dataclasses.replace(model.variants["text"], strict=0.99)
+    strict_model = dataclasses.replace(model, variants={**model.variants, "text": text})
     kherson = _features(KHERSON, published="2022-11-11")
     video = _features(VIDEO, published=video_published)
     clusterer = StoryClusterer(model=strict_model)

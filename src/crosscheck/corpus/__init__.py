@@ -1,1 +1,1 @@
-"""Across sources: work over many articles at once (stories, claim links, text reuse), always incremental."""
+"""Across sources: comparing claims and articles from different outlets (stance, claim embeddings)."""

@@ -6,14 +6,17 @@ compared by :func:`similarity`, a score in [0, 1]: a logistic model over per-fea
 
 1. ``text_tfidf``: cosine of the TF-IDF vectors of title and text (document frequencies from a fixed table of
    about 3,000 news articles shipped in ``models/stories/idf.json.gz``, so a score never depends on the corpus);
+   ``lead_tfidf``: the same over the title and the first :data:`LEAD_WORDS` content words;
 2. ``entity_overlap``: IDF-weighted Jaccard of the people (by surname), organisations, units, equipment and events;
 3. ``place_overlap``: IDF-weighted Jaccard of the places (gazetteer canonical names, so Dnipro/Dnieper agree);
 4. ``date_overlap``: Jaccard of the calendar days mentioned (a day without a year matches that day in any year);
 5. ``embedding``: cosine of the two sentence-encoder vectors, when both articles have one.
 
 The coefficients and the story threshold are fitted on the training split of the SemEval-2022 Task 8 sample
-(``training/stories/fit.py``; figures in ``docs/evaluation.md``) and shipped in ``models/stories/config.json``: one
-set without the embedding, one with it, so articles without a vector are still compared.
+(``training/stories/fit.py``; figures in ``docs/evaluation.md``) and shipped in ``models/stories/config.json``: a
+set without the embedding and, when the encoder is shipped, one with it, so articles without a vector are still
+compared. On that sample the words (whole text and lead) carry the score; entity, place and date overlap gained no
+weight beyond them (names are words too), but places and entities still choose the candidates.
 
 :class:`StoryClusterer` assigns stories online: a new article is compared only with *candidates* that share a
 blocking key with it (a place, a named entity or one of its top TF-IDF terms; the most recent postings of each key,
@@ -115,21 +118,22 @@ def _name_key(text: str, label: str) -> str | None:
 class TimeRule:
     """How the publication gap between two articles raises the bar for joining a story.
 
-    Up to ``window_days`` apart the story threshold applies as is; from there it rises linearly to ``strict`` at
-    ``strict_days`` and stays there. The SemEval sample carries no publication dates, so the days are a stated rule
-    (a news cycle of a week; four weeks is another story unless the articles are near copies) while ``strict`` is
-    fitted: the lowest score at which every training pair scored at least that high was the same story.
+    Up to ``window_days`` apart the story threshold applies as is; from there the bar rises linearly to the
+    variant's ``strict`` score at ``strict_days`` and stays there. The SemEval sample carries no publication dates,
+    so the days are a stated rule (a news cycle of a week; four weeks apart is another story unless the articles are
+    very close), while each variant's ``strict`` is fitted: the score that best picks out "very similar" training
+    pairs (Overall <= 1.5, F0.5).
     """
 
     window_days: float
     strict_days: float
-    strict: float
 
-    def threshold(self, base: float, gap_days: float | None) -> float:
-        """The score needed to join a story at ``base`` threshold for articles ``gap_days`` apart (None: unknown)."""
+    def threshold(self, base: float, strict: float, gap_days: float | None) -> float:
+        """The score needed to join for articles ``gap_days`` apart (None: unknown), between ``base`` and
+        ``strict``."""
         if gap_days is None or gap_days <= self.window_days:
             return base
-        strict = max(base, self.strict)
+        strict = max(base, strict)
         if gap_days >= self.strict_days:
             return strict
         share = (gap_days - self.window_days) / (self.strict_days - self.window_days)
@@ -138,12 +142,14 @@ class TimeRule:
 
 @dataclass(frozen=True)
 class Variant:
-    """One fitted logistic model: its features, coefficients, intercept and story threshold."""
+    """One fitted logistic model: its features, coefficients and intercept, and its thresholds (``threshold``: same
+    story; ``strict``: same story for articles published weeks apart; ``related_threshold``: worth listing)."""
 
     features: tuple[str, ...]
     coef: tuple[float, ...]
     intercept: float
     threshold: float
+    strict: float
     related_threshold: float
 
     def score(self, values: Mapping[str, float]) -> float:
@@ -170,9 +176,9 @@ class StoryModel:
         words = key.split()
         return max((self.idf(w) for w in words), default=self.idf(""))
 
-    def variant_for(self, a: ArticleFeatures, b: ArticleFeatures) -> Variant:
-        """The embedding variant when both articles have a vector (and it is shipped), else the text variant."""
-        if a.vector is not None and b.vector is not None and "text+embedding" in self.variants:
+    def variant_for(self, a: ArticleFeatures, b: ArticleFeatures, *, use_embedding: bool = True) -> Variant:
+        """The embedding variant when asked for, shipped and both articles have a vector, else the text variant."""
+        if use_embedding and a.vector is not None and b.vector is not None and "text+embedding" in self.variants:
             return self.variants["text+embedding"]
         return self.variants["text"]
 
@@ -183,33 +189,58 @@ def _variant(data: Mapping[str, Any]) -> Variant:
         coef=tuple(float(c) for c in data["coef"]),
         intercept=float(data["intercept"]),
         threshold=float(data["threshold"]),
+        strict=float(data["strict"]),
         related_threshold=float(data["related_threshold"]),
     )
+
+
+def load_document_frequencies(folder: Path = MODEL_DIR) -> tuple[int, dict[str, int]]:
+    """The document count and per-term document frequencies of ``folder/idf.json.gz``."""
+    idf_file = folder / "idf.json.gz"
+    if not idf_file.exists():
+        raise ModelError("E031", path=idf_file, hint="python -m training.stories.build_idf")
+    with gzip.open(idf_file, "rt", encoding="utf-8") as handle:
+        table = json.load(handle)
+    return int(table["documents"]), {str(k): int(v) for k, v in table["df"].items()}
 
 
 @lru_cache(maxsize=4)
 def load_story_model(path: str | None = None) -> StoryModel:
     """Load ``models/stories`` (or a folder with the same ``config.json`` and ``idf.json.gz``) once per process."""
     folder = Path(path) if path else MODEL_DIR
-    config_file, idf_file = folder / "config.json", folder / "idf.json.gz"
-    for needed in (config_file, idf_file):
-        if not needed.exists():
-            raise ModelError("E031", path=needed, hint="python -m training.stories.fit")
+    config_file = folder / "config.json"
+    if not config_file.exists():
+        raise ModelError("E031", path=config_file, hint="python -m training.stories.fit")
     config = json.loads(config_file.read_text("utf-8"))
-    with gzip.open(idf_file, "rt", encoding="utf-8") as handle:
-        table = json.load(handle)
+    documents, df = load_document_frequencies(folder)
     time = config["time"]
     return StoryModel(
-        documents=int(table["documents"]),
-        df={str(k): int(v) for k, v in table["df"].items()},
+        documents=documents,
+        df=df,
         variants={name: _variant(v) for name, v in config["variants"].items()},
-        time=TimeRule(float(time["window_days"]), float(time["strict_days"]), float(time["strict"])),
+        time=TimeRule(float(time["window_days"]), float(time["strict_days"])),
         config=config,
     )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Article features
+
+
+def article_text(text: str, title: str | None = None) -> str:
+    """Title and text as one string (the title left out when the text already starts with it)."""
+    if title and not text.lstrip().startswith(title.strip()):
+        return f"{title}\n{text}"
+    return text
+
+
+def article_vector(text: str, title: str | None = None) -> np.ndarray:
+    """The sentence-encoder embedding of an article (``crosscheck.corpus.embed``; the encoder reads the title and
+    about the first 200 words, its 256 word pieces)."""
+    from .embed import embed
+
+    vectors: np.ndarray = embed([article_text(text, title)])
+    return vectors[0]
 
 
 def _day(value: str | None) -> dt.date | None:
@@ -219,6 +250,13 @@ def _day(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+class _Weighted(NamedTuple):
+    model: StoryModel
+    text: dict[str, float]
+    lead: dict[str, float]
+    top_terms: tuple[str, ...]
 
 
 @dataclass(eq=False)
@@ -239,7 +277,7 @@ class ArticleFeatures:
     dates: tuple[str, ...] = ()
     published: str | None = None
     vector: np.ndarray | None = None
-    _weighted: tuple[StoryModel, dict[str, float], tuple[str, ...]] | None = field(default=None, repr=False)
+    _weighted: _Weighted | None = field(default=None, repr=False)
 
     @classmethod
     def from_article(
@@ -255,13 +293,12 @@ class ArticleFeatures:
         """Features of an article from its clean ``text``, ``title``, ``published`` date (ISO) and its analysis.
 
         ``analysis`` is the article's analysis dict in the export contract's shape (``entities`` with ``label``,
-        ``text``, ``canonical``; ``dates`` with ``value``); missing layers count as empty. When the title is also the
-        first line of the text it is counted once. ``lead_words`` is for comparing lead sizes in training only.
+        ``text``, ``canonical``; ``dates`` with ``value``); missing layers count as empty. ``vector`` is the
+        article's sentence-encoder embedding (:func:`article_vector`), or None to compare by words alone. When the
+        title is also the first line of the text it is counted once. ``lead_words`` is for training experiments.
         """
         analysis = analysis or {}
-        body = text
-        if title and not text.lstrip().startswith(title.strip()):
-            body = f"{title}\n{text}"
+        body = article_text(text, title)
         entities: set[str] = set()
         places: set[str] = set()
         for entity in analysis.get("entities") or []:
@@ -295,14 +332,13 @@ class ArticleFeatures:
             vector=array,
         )
 
-    def weighted_terms(self, model: StoryModel) -> tuple[dict[str, float], tuple[str, ...]]:
-        """The L2-normalised TF-IDF vector (sublinear term frequency) and the terms by falling weight (cached)."""
-        if self._weighted is not None and self._weighted[0] is model:
-            return self._weighted[1], self._weighted[2]
-        weights = tfidf_vector(self.terms, model)
-        order = tuple(sorted(weights, key=lambda t: (-weights[t], t)))
-        self._weighted = (model, weights, order)
-        return weights, order
+    def weighted(self, model: StoryModel) -> _Weighted:
+        """The TF-IDF vectors of text and lead under ``model`` and the terms by falling weight (cached)."""
+        if self._weighted is None or self._weighted.model is not model:
+            text = tfidf_vector(self.terms, model)
+            order = tuple(sorted(text, key=lambda t: (-text[t], t)))
+            self._weighted = _Weighted(model, text, tfidf_vector(self.lead, model), order)
+        return self._weighted
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (the vector as base64 of little-endian float32, so it round-trips exactly)."""
@@ -389,9 +425,10 @@ def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
 def pair_features(a: ArticleFeatures, b: ArticleFeatures, *, model: StoryModel | None = None) -> dict[str, float]:
     """Every per-pair feature in [0, 1] (``embedding`` only when both articles have a vector)."""
     model = model or load_story_model()
+    wa, wb = a.weighted(model), b.weighted(model)
     values = {
-        "text_tfidf": _cosine(a.weighted_terms(model)[0], b.weighted_terms(model)[0]),
-        "lead_tfidf": _cosine(tfidf_vector(a.lead, model), tfidf_vector(b.lead, model)),
+        "text_tfidf": _cosine(wa.text, wb.text),
+        "lead_tfidf": _cosine(wa.lead, wb.lead),
         "entity_overlap": _weighted_jaccard(a.entities, b.entities, model),
         "place_overlap": _weighted_jaccard(a.places, b.places, model),
         "date_overlap": _date_overlap(a.dates, b.dates),
@@ -401,15 +438,18 @@ def pair_features(a: ArticleFeatures, b: ArticleFeatures, *, model: StoryModel |
     return values
 
 
-def similarity(a: ArticleFeatures, b: ArticleFeatures, *, model: StoryModel | None = None) -> float:
+def similarity(
+    a: ArticleFeatures, b: ArticleFeatures, *, model: StoryModel | None = None, use_embedding: bool = True
+) -> float:
     """How likely two articles report the same news story, in [0, 1] (symmetric; 1 = the same story).
 
     Fitted to the SemEval-2022 Task 8 "Overall" judgement (1 very similar ... 4 very dissimilar) as
     ``(4 - Overall) / 3``, so 0.67 is about "somewhat similar". Publication dates do not enter the score; the
-    clusterer uses them to decide (:class:`TimeRule`).
+    clusterer uses them to decide (:class:`TimeRule`). With ``use_embedding`` (and vectors on both sides) the
+    sentence-encoder variant scores the pair, else the words alone.
     """
     model = model or load_story_model()
-    return model.variant_for(a, b).score(pair_features(a, b, model=model))
+    return model.variant_for(a, b, use_embedding=use_embedding).score(pair_features(a, b, model=model))
 
 
 def publication_gap(a: ArticleFeatures, b: ArticleFeatures) -> float | None:
@@ -451,9 +491,17 @@ class StoryClusterer:
     Candidates come from an inverted index over blocking keys (places, actors and the ``top_terms`` heaviest
     TF-IDF terms of each article); each key contributes at most its ``postings_per_key`` most recent articles, and
     at most ``max_candidates`` candidates (most shared keys first, then the most recent) are scored with
-    :func:`similarity`. The article joins the story of its best candidate when the score reaches the story
-    threshold (raised for distant publication dates by the model's :class:`TimeRule`); ties go to the earlier
-    story. The result is deterministic for a given order of adds.
+    :func:`similarity`. The article joins the story of its best candidate among those whose score reaches the story
+    threshold (fitted for F0.5, since a false join puts two stories together for good; raised for distant
+    publication dates by the model's :class:`TimeRule`); ties go to the earlier article. Every scored candidate at
+    or above the related threshold, and every one in the chosen story, is returned as related. The result is
+    deterministic for a given order of adds.
+
+    By default the clusterer decides by words alone even when articles carry vectors (``use_embedding=False``):
+    the sentence encoder raises Pearson on the SemEval pairs (general news, where a different story is mostly a
+    different topic), but on war reporting it finds every front-line report alike. On the bundled examples it puts
+    Kharkiv's "stunning defeat" nearer the Kherson video (cosine 0.69) than the two Kherson articles are to each
+    other (0.59), and the fitted text+embedding model would join all three, where the words keep Kharkiv apart.
     """
 
     def __init__(
@@ -461,6 +509,7 @@ class StoryClusterer:
         *,
         model: StoryModel | None = None,
         threshold: float | None = None,
+        use_embedding: bool = False,
         top_terms: int = 12,
         postings_per_key: int = 200,
         max_candidates: int = 100,
@@ -469,6 +518,7 @@ class StoryClusterer:
         """``threshold`` overrides the shipped story threshold of every variant (None: the fitted one)."""
         self.model = model or load_story_model()
         self.threshold = threshold
+        self.use_embedding = use_embedding
         self.top_terms = top_terms
         self.postings_per_key = postings_per_key
         self.max_candidates = max_candidates
@@ -486,9 +536,8 @@ class StoryClusterer:
 
     def blocking_keys(self, features: ArticleFeatures) -> list[str]:
         """The index keys of an article: ``p:`` places, ``e:`` actors, ``t:`` its heaviest terms."""
-        _, order = features.weighted_terms(self.model)
         keys = [f"p:{p}" for p in features.places] + [f"e:{e}" for e in features.entities]
-        keys += [f"t:{t}" for t in order[: self.top_terms]]
+        keys += [f"t:{t}" for t in features.weighted(self.model).top_terms[: self.top_terms]]
         return keys
 
     def candidates(self, features: ArticleFeatures) -> list[str]:
@@ -500,10 +549,14 @@ class StoryClusterer:
         ranked = sorted(shared, key=lambda i: (-shared[i], -self._members[i].order))
         return ranked[: self.max_candidates]
 
-    def _story_threshold(self, a: ArticleFeatures, b: ArticleFeatures) -> tuple[float, float]:
-        variant = self.model.variant_for(a, b)
+    def score(self, a: ArticleFeatures, b: ArticleFeatures) -> tuple[float, float, float]:
+        """The similarity of two articles as this clusterer sees it, with its bars to join a story and to be listed
+        as related (the join bar raised by the publication gap)."""
+        variant = self.model.variant_for(a, b, use_embedding=self.use_embedding)
+        score = variant.score(pair_features(a, b, model=self.model))
         base = variant.threshold if self.threshold is None else self.threshold
-        return self.model.time.threshold(base, publication_gap(a, b)), variant.related_threshold
+        story_bar = self.model.time.threshold(base, variant.strict, publication_gap(a, b))
+        return score, story_bar, variant.related_threshold
 
     def add(self, article_id: str, features: ArticleFeatures) -> tuple[str, list[Related]]:
         """Place a new article: returns its story id and its related articles (best first).
@@ -514,9 +567,7 @@ class StoryClusterer:
             raise ValueError(f"article {article_id!r} was already added")
         scored: list[tuple[str, float, bool, bool]] = []  # (id, score, reaches story bar, reaches related bar)
         for other_id in self.candidates(features):
-            other = self._members[other_id]
-            score = similarity(features, other.features, model=self.model)
-            story_bar, related_bar = self._story_threshold(features, other.features)
+            score, story_bar, related_bar = self.score(features, self._members[other_id].features)
             scored.append((other_id, score, score >= story_bar, score >= related_bar))
         joinable = [s for s in scored if s[2]]
         if joinable:

@@ -6,9 +6,10 @@ articles of every English pair (``lang1 == lang2 == "en"``) of the SemEval sampl
 hash of ``pair_id``; the shipped model was fitted on the rest) and for all English pairs:
 
 - Pearson correlation of ``4 - 3 * score`` with the annotators' ``Overall`` (1 very similar ... 4 very dissimilar;
-  the task's official metric, on the task's scale), for the shipped model and the TF-IDF cosine alone (and the
-  sentence-encoder cosine alone, when that encoder is installed);
-- the story decision as a binary task: same story = ``Overall <= 2``, predicted when the score reaches the shipped
+  the task's official metric, on the task's scale), for the shipped model by words (``crosscheck-words``, what the
+  clusterer decides with) and by words and sentence embeddings (``crosscheck-words+embedding``), and for the
+  TF-IDF cosine and the sentence-encoder cosine alone (the embedding rows need the shipped encoder);
+- the story decision as a binary task: same story = ``Overall <= 2``, predicted when the score reaches the variant's
   story threshold; precision, recall and F1 of "same story".
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -27,7 +27,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ..corpus.stories import ArticleFeatures, StoryModel, load_story_model, pair_features, similarity
+from ..corpus.stories import ArticleFeatures, StoryModel, load_story_model, pair_features
 from ..errors import InputError, ModelError
 from . import datasets_dir, eval_group
 from .checkworthiness import PRF, positive_prf
@@ -143,16 +143,13 @@ def best_threshold(
 
 
 def encoder() -> Callable[[Sequence[str]], np.ndarray] | None:
-    """``crosscheck.corpus.embed.embed`` when the sentence encoder is installed, else None."""
+    """The sentence encoder's ``embed`` when its model files are installed, else None."""
+    from ..corpus.embed import embed, load_encoder
+
     try:
-        module: Any = importlib.import_module("crosscheck.corpus.embed")
-    except ImportError:
-        return None
-    try:
-        module.load_encoder()
+        load_encoder()
     except ModelError:
         return None
-    embed: Callable[[Sequence[str]], np.ndarray] = module.embed
     return embed
 
 
@@ -197,24 +194,27 @@ class StoryScores:
     threshold: float | None
 
 
+#: Scorer names: the shipped model's two variants (by words; by words and the sentence encoder).
+WORDS, WORDS_EMBEDDING = "crosscheck-words", "crosscheck-words+embedding"
+
+
 def score_pairs(
-    pairs: Sequence[StoryPair],
-    left: Sequence[ArticleFeatures],
-    right: Sequence[ArticleFeatures],
-    *,
-    model: StoryModel | None = None,
-) -> dict[str, list[float]]:
-    """Scores of every pair by the shipped model and by each single-feature baseline available."""
+    left: Sequence[ArticleFeatures], right: Sequence[ArticleFeatures], *, model: StoryModel | None = None
+) -> dict[str, tuple[list[float], list[float] | None]]:
+    """Each scorer's scores of every pair, with its story threshold per pair (None for the single-feature
+    baselines). The embedding scorers appear only when every article has a vector."""
     model = model or load_story_model()
-    out: dict[str, list[float]] = {"crosscheck": [], "tfidf-cosine": [], "embedding-cosine": []}
-    for a, b in zip(left, right, strict=True):
-        values = pair_features(a, b, model=model)
-        out["crosscheck"].append(similarity(a, b, model=model))
-        out["tfidf-cosine"].append(values["text_tfidf"])
-        if "embedding" in values:
-            out["embedding-cosine"].append(values["embedding"])
-    if len(out["embedding-cosine"]) != len(pairs):
-        del out["embedding-cosine"]
+    out: dict[str, tuple[list[float], list[float] | None]] = {}
+    with_vectors = all(a.vector is not None and b.vector is not None for a, b in zip(left, right, strict=True))
+    variants = {WORDS: False, WORDS_EMBEDDING: True} if with_vectors else {WORDS: False}
+    for name, use_embedding in variants.items():
+        chosen = [model.variant_for(a, b, use_embedding=use_embedding) for a, b in zip(left, right, strict=True)]
+        scores = [v.score(pair_features(a, b, model=model)) for v, a, b in zip(chosen, left, right, strict=True)]
+        out[name] = (scores, [v.threshold for v in chosen])
+    values = [pair_features(a, b, model=model) for a, b in zip(left, right, strict=True)]
+    out["tfidf-cosine"] = ([v["text_tfidf"] for v in values], None)
+    if with_vectors:
+        out["embedding-cosine"] = ([v["embedding"] for v in values], None)
     return out
 
 
@@ -225,18 +225,16 @@ def evaluate_split(
     *,
     model: StoryModel | None = None,
 ) -> list[StoryScores]:
-    """Pearson (and, for the shipped model, same-story P/R/F1 at its threshold) of every scorer on ``pairs``."""
-    model = model or load_story_model()
-    scores = score_pairs(pairs, left, right, model=model)
+    """Pearson of every scorer on ``pairs``; for the shipped model's variants also same-story P/R/F1 at their
+    story threshold."""
     gold = [p.same_story for p in pairs]
     results: list[StoryScores] = []
-    for name, values in scores.items():
+    for name, (scores, thresholds) in score_pairs(left, right, model=model).items():
         prf = threshold = None
-        if name == "crosscheck":
-            thresholds = [model.variant_for(a, b).threshold for a, b in zip(left, right, strict=True)]
-            prf = positive_prf(gold, [s >= t for s, t in zip(values, thresholds, strict=True)])
+        if thresholds is not None:
+            prf = positive_prf(gold, [s >= t for s, t in zip(scores, thresholds, strict=True)])
             threshold = thresholds[0] if len(set(thresholds)) == 1 else None
-        results.append(StoryScores(name, len(pairs), overall_pearson(pairs, values), prf, threshold))
+        results.append(StoryScores(name, len(pairs), overall_pearson(pairs, scores), prf, threshold))
     return results
 
 
@@ -265,7 +263,7 @@ def stories_command(data: Path | None, no_embedding: bool) -> None:
         same = sum(p.same_story for p in subset)
         click.echo(f"{split}: {len(subset)} pairs, {same} same story")
         for r in results:
-            line = f"  {r.name:<17} Pearson {r.pearson:.4f}"
+            line = f"  {r.name:<26} Pearson {r.pearson:.4f}"
             if r.prf is not None:
                 at = f" at {r.threshold:.2f}" if r.threshold is not None else ""
                 line += (
