@@ -291,6 +291,24 @@ class CorpusQueries:
                 "INSERT OR REPLACE INTO related(article_id, other_article, score, kind) VALUES (?, ?, ?, ?)", rows
             )
 
+    def without_story(self) -> list[str]:
+        """Analysed articles not yet placed in a story, earliest published first (undated last, then storage order)."""
+        rows = self.conn.execute(
+            "SELECT a.id FROM articles a JOIN analyses x ON x.article_id = a.id LEFT JOIN stories s "
+            "ON s.article_id = a.id WHERE s.article_id IS NULL "
+            "ORDER BY COALESCE(a.published, a.fetched) IS NULL, COALESCE(a.published, a.fetched), a.rowid"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def without_fingerprints(self) -> list[str]:
+        """Articles whose passages have not been fingerprinted for reuse, earliest published first."""
+        rows = self.conn.execute(
+            "SELECT a.id FROM articles a LEFT JOIN reuse_fingerprints f ON f.article_id = a.id "
+            "WHERE f.article_id IS NULL "
+            "ORDER BY COALESCE(a.published, a.fetched) IS NULL, COALESCE(a.published, a.fetched), a.rowid"
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def story_features(self) -> list[tuple[str, str, dict[str, Any]]]:
         """(article id, story, features) of every article with a story, in storage order."""
         rows = self.conn.execute(
