@@ -13,6 +13,8 @@ from crosscheck.analyze.claims import (
     candidate_sentences,
     claim_source,
     load_checkworthiness,
+    load_rules,
+    looks_like_claim,
     score_sentences,
 )
 from crosscheck.analyze.parse import load_nlp
@@ -271,3 +273,97 @@ def test_pronoun_source_takes_the_last_person_named_before() -> None:
     assert resolve_pronoun("he", people, 5, rules) == "he"  # nobody named before: kept as found
     assert resolve_pronoun("The Ukrainian government", people, 150, rules) == "The Ukrainian government"
     assert resolve_pronoun(None, people, 150, rules) is None
+
+
+# Units the model scores as check-worthy but that are no claims: table rows and sponsorship / promotion lines.
+NOT_CLAIMS = (
+    "| 777 | 0 | 0 |",
+    "| Tanks | 777 | 0 | 0 |",
+    "| Russian tanks destroyed | 777 | 12 | 0 |",
+    "| Tanks | 777 | 0 | 0 | | Armoured vehicles | 1,500 | 3 | 0 | | Artillery systems | 300 | 1 | 0 | | Drones | 45 |",
+    "This article is sponsored by Ukrainian Defence Systems, a supplier of drones to the armed forces.",
+    "Download The FreeDom News app For Iphone and Android – Share the Apps with Friends and Family.",
+    "Subscribe to our newsletter for daily updates from the front line in Ukraine.",
+    "Follow us on Telegram for the latest news from Kherson and Kharkiv.",
+)
+STORY = (
+    "Russia has lost 777 tanks since February, according to the Ukrainian General Staff.",
+    "The sponsors of the bill said it would fund 300 new drones for the army.",
+    "A conservative estimate of the land recaptured was 2,500 square kilometers.",
+)
+
+
+def test_candidates_skip_table_rows_and_promotion_lines() -> None:
+    text = "\n\n".join((*STORY, *NOT_CLAIMS)) + "\n"
+    doc = load_nlp()(text)
+    texts = [text[s:e] for s, e in candidate_sentences(doc, min_words=4, max_heading_words=25)]
+    for line in STORY:
+        assert line in texts
+    for line in NOT_CLAIMS:
+        assert not any(line in t or t in line for t in texts), (line, texts)
+
+
+def test_a_unit_without_a_verb_or_with_few_words_is_no_claim() -> None:
+    rules = load_rules()
+    doc = load_nlp()("Kherson, Mykolaiv and Zaporizhzhia regions, September 2022. The army took Izium on Saturday.")
+    first, second = list(doc.sents)
+    assert not looks_like_claim(first, rules)  # no verb
+    assert looks_like_claim(second, rules)
+    (numbers,) = list(load_nlp()("12 / 300 / 4,500 km / 17 tanks").sents)
+    assert not looks_like_claim(numbers, rules)
+
+
+def test_the_stage_makes_no_claim_of_tables_or_promotions_at_any_threshold() -> None:
+    text = "\n\n".join((*STORY, *NOT_CLAIMS)) + "\n"
+    article = Article(raw=text, origin="test", text=text)
+    article.finalise_ids()
+    document = Document(article=article, doc=load_nlp()(text))
+    ClaimsStage(threshold=0.0)([document])
+    claimed = {c.text for c in document.claims}
+    assert set(STORY) <= claimed
+    assert not any(c in line for c in claimed for line in NOT_CLAIMS), claimed
+
+
+def test_claim_source_uses_the_resolved_name() -> None:
+    text = "The Defence Ministry said drones were shot down. It said the attack targeted energy sites."
+    second = text.index("It said")
+    attributions = [
+        Attribution(
+            source=Span(second, second + 2, "It", canonical="The Defence Ministry"),
+            cue=span(text, "said", after=second),
+            content=span(text, "the attack targeted energy sites"),
+        )
+    ]
+    assert claim_source(attributions, second, len(text)) == "The Defence Ministry"
+
+
+def test_claims_take_their_source_from_the_resolved_attribution() -> None:
+    """ "it said" becomes the ministry; the tank sentence is the weapons tracker's, not "the tank"'s."""
+    from pathlib import Path
+
+    from crosscheck.analyze.pipeline import build_pipeline
+    from crosscheck.ingest.clean import clean_text
+
+    stages = ["parse", "entities", "quantities", "dates", "attribution", "claims"]
+    pipeline = build_pipeline(stages, claims={"threshold": 0.0})
+    text = (
+        "The Defence Ministry said on Tuesday that 40 drones had been shot down overnight. It said the attack had "
+        "targeted energy sites in the Kharkiv region."
+    )
+    article = Article(raw=text, origin="test", text=text, published="2022-10-11")
+    article.finalise_ids()
+    document = Document(article=article)
+    pipeline([document])
+    by_text = {c.text: c for c in document.claims}
+    assert by_text["It said the attack had targeted energy sites in the Kharkiv region."].source == (
+        "The Defence Ministry"
+    )
+
+    raw = (Path(__file__).resolve().parents[1] / "examples" / "kharkiv-stunning-defeat.txt").read_text("utf-8")
+    article = Article(raw=raw, origin="kharkiv", text=clean_text(raw).text, published="2022-09-13")
+    article.finalise_ids()
+    document = Document(article=article)
+    pipeline([document])
+    tank = next(c for c in document.claims if "one online weapons tracker pointed out" in c.text)
+    assert tank.source == "one online weapons tracker"
+    assert {c.source for c in document.claims}.isdisjoint({"the tank", "Russia’s propaganda matrix"})

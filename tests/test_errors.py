@@ -37,10 +37,12 @@ def test_every_raised_code_is_defined() -> None:
 
 
 def test_the_cli_raises_no_error_without_a_code() -> None:
-    cli = (SRC / "cli.py").read_text("utf-8")
-    # The one ClickException is the wrapper that shows a CrosscheckError's "[code] message".
-    assert cli.count("ClickException(") == 1
-    assert "UsageError(" not in cli and "BadParameter(" not in cli
+    # The one ClickException is the group wrapper that shows a CrosscheckError's "[code] message".
+    for path in [SRC / "cli.py", *(SRC / "evaluate").glob("*.py")]:
+        source = path.read_text("utf-8")
+        assert "ClickException(" not in source and "UsageError(" not in source, path.name
+        assert "BadParameter(" not in source, path.name
+    assert (SRC / "clicommon.py").read_text("utf-8").count("ClickException(") == 1
 
 
 def test_messages_come_from_the_template() -> None:

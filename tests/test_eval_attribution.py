@@ -161,4 +161,4 @@ def test_cli_reports_the_table() -> None:
 def test_cli_rejects_a_folder_without_annotations(tmp_path: Path) -> None:
     result = CliRunner().invoke(eval_group, ["attribution", "--data", str(tmp_path)])
     assert result.exit_code != 0
-    assert "no PolNeAR split" in result.output
+    assert "[E047] no labelled data at" in result.output and "PolNeAR" in result.output

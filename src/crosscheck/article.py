@@ -9,14 +9,22 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Span:
-    """A piece of the clean text: ``text[start:end]``."""
+    """A piece of the clean text: ``text[start:end]``.
+
+    ``canonical`` is set on attribution sources only: the person or organisation the source stands for ("he" ->
+    "Peter Rutland"), when it could be resolved; ``to_dict`` includes it only then.
+    """
 
     start: int
     end: int
     text: str
+    canonical: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "text": self.text}
+        out: dict[str, Any] = {"start": self.start, "end": self.end, "text": self.text}
+        if self.canonical is not None:
+            out["canonical"] = self.canonical
+        return out
 
 
 @dataclass(frozen=True)

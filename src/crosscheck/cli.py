@@ -10,21 +10,12 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .errors import CrosscheckError, InputError
+from .clicommon import ErrorsAsMessages
+from .errors import InputError
 from .evaluate import eval_group
 from .store import DEFAULT_DB, Store, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class _Group(click.Group):
-    """Shows library errors as clean messages with a non-zero exit, never as tracebacks."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CrosscheckError as exc:
-            raise click.ClickException(str(exc)) from exc
 
 
 def db_option(func: F) -> F:
@@ -52,7 +43,7 @@ def _shorten(text: str, width: int) -> str:
     return flat[: cut if cut > width // 2 else width - 1].rstrip(" ,;:") + "…"
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ErrorsAsMessages, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="crosscheck")
 def main() -> None:
     """Crosscheck: who claims what in war reporting, how they say it, and where sources agree or contradict.

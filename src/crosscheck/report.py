@@ -28,7 +28,7 @@ def corpus_summary(store: Store, *, top: int = 8) -> dict[str, Any]:
                 equipment[e.get("canonical") or e["text"]] += 1
         for a in analysis.get("attributions", []):
             if a.get("source"):
-                sources[a["source"]["text"]] += 1
+                sources[a["source"].get("canonical") or a["source"]["text"]] += 1
         for t in analysis.get("techniques", []):
             techniques[t["technique"]] += 1
         top_claim = max(analysis.get("claims", []), key=lambda c: c["score"], default=None)

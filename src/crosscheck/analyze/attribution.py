@@ -12,9 +12,22 @@ For each sentence of the spaCy parse:
    A logistic-regression cue classifier (``models/attribution-cue/model.json``, trained on PolNeAR train by
    ``training/attribution/train.py``) scores each candidate from lexical and syntactic features; candidates at or
    above its threshold become attributions. Kind ``direct`` (quotation), ``passive`` (agent) or ``reported``.
+   Two rule candidates, kind ``reported``, scored at the classifier's threshold (kept unless a candidate the
+   classifier accepts needs their words): an "as" clause with a source of its own makes the clause it modifies its
+   content ("as one online weapons tracker pointed out, the tank was ...", ``as_clause_verbs``), and a verb of
+   speech with a preposition takes the preposition's object ("called for a ceasefire", ``prep_cues``).
 3. **Noun cues** with a that-clause ("Trump's claim that ...", "reports that ..."), scored by the same classifier;
    the source is the possessor when there is one.
-4. **Decoding**: candidates are kept best first so that no token takes two roles (PolNeAR is univocal).
+4. **Filters** (data, ``attribution_cues.json``): a verb cue's lemma must be a verb of speech, belief, stance or
+   reporting (``reporting_verbs`` + ``cue_verbs_extra``; not "chanting"), a noun cue's one of ``reporting_nouns``,
+   and a verb cue's source, when it has one, must be able to say or report something: a PERSON/ORG/NORP/GPE entity,
+   a proper noun, a pronoun for one, or a noun of ``source_nouns`` (officials, ministries, media, trackers, polls).
+   "The tank ... implying" and "Russia's propaganda matrix is already showing cracks" are dropped.
+5. **Decoding**: candidates are kept best first so that no token takes two roles (PolNeAR is univocal).
+6. **Resolution**: a pronoun source keeps its span as found and gets the name it stands for as ``canonical``
+   ("he" -> the person last named before it, "who" -> the noun phrase its clause modifies, "it" -> the organisation
+   or medium that is the nearest subject before it); a source headed by a person's name gets the full name
+   ("Nadezhdin" -> "Boris Nadezhdin"). See :class:`Sources`.
 
 Spans are character offsets into the article text; edge punctuation is trimmed (quotation marks kept with the
 quotation, the comma closing a source's appositive kept), following PolNeAR's conventions.
@@ -24,8 +37,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -51,12 +64,29 @@ class Lexicon:
     subject_deps: frozenset[str]
     content_deps: frozenset[str]
     cue_modifier_deps: frozenset[str]
+    cue_verbs: frozenset[str]  # reporting_verbs plus cue_verbs_extra: the lemmas a verb cue may have
+    lemma_fixes: Mapping[str, str]
+    as_clause_verbs: frozenset[str]
+    prep_cues: Mapping[str, frozenset[str]]
+    source_nouns: frozenset[str]
+    source_suffixes: tuple[str, ...]
+    source_suffix_exceptions: frozenset[str]
+    source_compounds: frozenset[tuple[str, str]]
+    expletive_verbs: frozenset[str]
+    source_entity_labels: frozenset[str]
+    person_pronouns: frozenset[str]
+    plural_pronouns: frozenset[str]
+    organisation_pronouns: frozenset[str]
+    relative_pronouns: frozenset[str]
+    person_relatives: frozenset[str]
+    animate_pronouns: frozenset[str]
 
 
 @lru_cache(maxsize=1)
 def load_lexicon(path: Path = DATA_FILE) -> Lexicon:
     """The cue lexicon (data file), loaded once per process."""
     raw = json.loads(path.read_text(encoding="utf-8"))
+    pronouns = raw["pronouns"]
     return Lexicon(
         reporting_verbs=frozenset(raw["reporting_verbs"]),
         reporting_nouns=frozenset(raw["reporting_nouns"]),
@@ -65,7 +95,27 @@ def load_lexicon(path: Path = DATA_FILE) -> Lexicon:
         subject_deps=frozenset(raw["subject_deps"]),
         content_deps=frozenset(raw["content_deps"]),
         cue_modifier_deps=frozenset(raw["cue_modifier_deps"]),
+        cue_verbs=frozenset(raw["reporting_verbs"]) | frozenset(raw["cue_verbs_extra"]),
+        lemma_fixes=dict(raw["lemma_fixes"]),
+        as_clause_verbs=frozenset(raw["as_clause_verbs"]),
+        prep_cues={verb: frozenset(preps) for verb, preps in raw["prep_cues"].items()},
+        source_nouns=frozenset(w for words in raw["source_nouns"].values() for w in words),
+        source_suffixes=tuple(raw["source_suffixes"]),
+        source_suffix_exceptions=frozenset(raw["source_suffix_exceptions"]),
+        source_compounds=frozenset((a, b) for a, b in raw["source_compounds"]),
+        expletive_verbs=frozenset(raw["expletive_verbs"]),
+        source_entity_labels=frozenset(raw["source_entity_labels"]),
+        person_pronouns=frozenset(pronouns["person"]),
+        plural_pronouns=frozenset(pronouns["plural"]),
+        organisation_pronouns=frozenset(pronouns["organisation"]),
+        relative_pronouns=frozenset(pronouns["relative"]) | frozenset(pronouns["relative_person"]),
+        person_relatives=frozenset(pronouns["relative_person"]),
+        animate_pronouns=frozenset(pronouns["animate"]),
     )
+
+
+def _lemma(tok: Token, lex: Lexicon) -> str:
+    return lex.lemma_fixes.get(tok.lower_) or tok.lemma_.lower()
 
 
 @dataclass(frozen=True)
@@ -99,6 +149,7 @@ class Candidate:
     attribution: Attribution
     features: list[str] = field(default_factory=list)
     score: float = 1.0
+    source_head: int | None = None  # token index of the source's head, when the source came from the parse
 
 
 # ---------------------------------------------------------------------------------------------- quotations
@@ -231,6 +282,204 @@ def _token_span(doc: Doc, rng: tuple[int, int] | None) -> Span | None:
     return _char_span(doc, *trimmed) if trimmed else None
 
 
+# ---------------------------------------------------------------------------------------------- sources
+
+
+_SUBJECTS = ("nsubj", "nsubjpass")
+
+
+class Sources:
+    """Who can be a source in one parsed document, and whom a pronoun source stands for.
+
+    Antecedents are searched backwards, nearest sentence first, among mentions outside quotations; within a sentence
+    the subject closest to the root comes first (a lightweight version of Hobbs' preference for subjects):
+
+    * "he"/"she": the nearest sentence naming a credible person (a PERSON entity of two or more words, or the surname
+      of one named earlier: spaCy's small model also tags some cities as PERSON), its subject first, else its last.
+    * "they": the nearest plural subject that is a group of people, an organisation or a nationality.
+    * "it": the nearest singular subject; it counts only when that is an organisation or a medium.
+    * "who"/"that"/"which" opening a relative clause: the noun the clause modifies.
+    """
+
+    def __init__(self, doc: Doc, lex: Lexicon, qidx: Sequence[int]) -> None:
+        self.doc, self.lex, self.qidx = doc, lex, qidx
+        self.sents = list(doc.sents)
+        self.sent_of = [0] * len(doc)
+        for k, sent in enumerate(self.sents):
+            for i in range(sent.start, sent.end):
+                self.sent_of[i] = k
+        self.people = [e for e in doc.ents if e.label_ == "PERSON"]
+        self.full_names: dict[str, str] = {}
+        for ent in self.people:
+            if len(ent) > 1:
+                self.full_names.setdefault(ent[-1].text, _strip_possessive(ent.text))
+
+    # -- who can say something
+
+    def is_source_noun(self, tok: Token) -> bool:
+        """A common noun for people, an organisation, a medium or a share of people ("officials", "tracker")."""
+        lex = self.lex
+        lemma = tok.lemma_.lower()
+        if lemma in lex.source_nouns or tok.lower_ in lex.source_nouns:
+            return True
+        if lemma.endswith(lex.source_suffixes) and lemma not in lex.source_suffix_exceptions:
+            return True  # "economist", "politician"
+        return any(
+            (c.lower_, lemma) in lex.source_compounds for c in tok.children if c.dep_ == "compound" and c.i < tok.i
+        )
+
+    def can_speak(self, tok: Token) -> bool:
+        """Whether the source headed by ``tok`` can say, believe or report something (the check on verb cues)."""
+        low = tok.lower_
+        lex = self.lex
+        if low in lex.person_pronouns or low in lex.plural_pronouns or low in lex.animate_pronouns:
+            return True
+        if low in lex.relative_pronouns:
+            # "who" is a person; "that"/"which" are what the clause modifies ("a report that said", not "a tank that").
+            antecedent = self.relative_antecedent(tok)
+            if low in lex.person_relatives or antecedent is None or antecedent.pos_ == "PRON":
+                return True
+            return self.can_speak(antecedent)
+        if low in lex.organisation_pronouns:
+            # "it" is a source when it stands for an organisation or a medium, or when nothing it could stand for is
+            # in sight; not when the nearest singular subject is a thing ("the tank ... it").
+            antecedent = self._it_candidate(tok)
+            return antecedent is None or self._names_speaker(antecedent)
+        if tok.pos_ == "PRON":
+            return False  # "this", "what", "something": not a speaker
+        if tok.ent_type_ in lex.source_entity_labels or tok.pos_ == "PROPN":
+            return True
+        if tok.pos_ == "NOUN":
+            if tok.is_title and tok.i > tok.sent.start:
+                return True  # a name the tagger took for a common noun ("Sanders", "Hannity")
+            return self.is_source_noun(tok)
+        return True  # "many", "two", clausal subjects: left to the cue classifier
+
+    def _names_speaker(self, tok: Token) -> bool:
+        return tok.ent_type_ in self.lex.source_entity_labels or tok.pos_ == "PROPN" or self.is_source_noun(tok)
+
+    # -- antecedents
+
+    def _subjects(self, k: int, before: int) -> list[Token]:
+        """Subjects of sentence ``k`` outside quotations and before token ``before``, nearest the root first."""
+        out = []
+        for tok in self.sents[k]:
+            if tok.i >= before:
+                break
+            if tok.dep_ in _SUBJECTS and self.qidx[tok.i] < 0:
+                depth, head = 0, tok
+                while head.head.i != head.i and depth < 20:
+                    head, depth = head.head, depth + 1
+                out.append((depth, tok.i, tok))
+        return [t for _, _, t in sorted(out, key=lambda x: (x[0], x[1]))]
+
+    def relative_antecedent(self, tok: Token) -> Token | None:
+        if tok.dep_ in _SUBJECTS and tok.head.dep_ == "relcl" and tok.head.head.i != tok.head.i:
+            return tok.head.head
+        return None
+
+    def _it_candidate(self, tok: Token) -> Token | None:
+        """The nearest singular subject that is not a person: what "it" most likely stands for."""
+        s = self.sent_of[tok.i]
+        for k in range(s, max(-1, s - 3), -1):
+            for cand in self._subjects(k, tok.i):
+                if cand.pos_ not in ("NOUN", "PROPN") or cand.tag_ in ("NNS", "NNPS") or cand.ent_type_ == "PERSON":
+                    continue
+                return cand
+        return None
+
+    def it_antecedent(self, tok: Token) -> Token | None:
+        """The organisation or medium "it" stands for ("The Defence Ministry said ... It said"), if any."""
+        cand = self._it_candidate(tok)
+        return cand if cand is not None and self._names_speaker(cand) else None
+
+    def plural_antecedent(self, tok: Token) -> Token | None:
+        s = self.sent_of[tok.i]
+        for k in range(s, max(-1, s - 3), -1):
+            for cand in self._subjects(k, tok.i):
+                if cand.tag_ in ("NNS", "NNPS") and (cand.ent_type_ in ("NORP", "ORG") or self.is_source_noun(cand)):
+                    return cand
+        return None
+
+    def person_antecedent(self, tok: Token) -> SpacySpan | None:
+        s = self.sent_of[tok.i]
+        for k in range(s, max(-1, s - 8), -1):
+            named = [
+                e
+                for e in self.people
+                if self.sent_of[e.start] == k
+                and e.end <= tok.i
+                and self.qidx[e.start] < 0
+                and (len(e) > 1 or e.text in self.full_names)
+            ]
+            if named:
+                subjects = [e for e in named if _in_subject(e.root)]
+                return subjects[0] if subjects else named[-1]
+        return None
+
+    # -- names
+
+    def person_name(self, ent: SpacySpan) -> str:
+        name = _strip_possessive(ent.text)
+        return self.full_names.get(name, name) if len(ent) == 1 else name
+
+    def _person_at(self, tok: Token) -> SpacySpan | None:
+        return next((e for e in self.people if e.start <= tok.i < e.end), None)
+
+    def name_of(self, tok: Token) -> str | None:
+        """The name an antecedent stands for: a person's full name, else its noun phrase as written."""
+        if tok.pos_ == "PRON":
+            return self.canonical(tok)
+        ent = self._person_at(tok)
+        if ent is not None:
+            return self.person_name(ent)
+        span = _token_span(self.doc, _source_range(tok, exclude=set()))
+        return span.text if span is not None else None
+
+    def canonical(self, tok: Token) -> str | None:
+        """The person or organisation the source headed by ``tok`` refers to, when a name can be found."""
+        low = tok.lower_
+        lex = self.lex
+        antecedent: Token | None = None
+        if low in lex.person_pronouns:
+            ent = self.person_antecedent(tok)
+            return self.person_name(ent) if ent is not None else None
+        if low in lex.plural_pronouns:
+            antecedent = self.plural_antecedent(tok)
+        elif low in lex.organisation_pronouns:
+            antecedent = self.it_antecedent(tok)
+        elif low in lex.relative_pronouns:
+            antecedent = self.relative_antecedent(tok)
+        else:
+            ent = self._person_at(tok)
+            if ent is not None:
+                return self.person_name(ent)
+            # A surname the model did not tag this time ("Nadezhdin responded"), after the full name.
+            return self.full_names.get(tok.text) if tok.pos_ == "PROPN" else None
+        if antecedent is None or antecedent.i == tok.i:
+            return None
+        return self.name_of(antecedent)
+
+
+def _strip_possessive(name: str) -> str:
+    for suffix in ("’s", "'s", "’", "'"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)].rstrip()
+    return name
+
+
+def _in_subject(tok: Token) -> bool:
+    """Whether ``tok`` is a subject or part of one ("Wesleyan University's Peter Rutland, a professor, told")."""
+    hops = 0
+    while hops < 4:
+        if tok.dep_ in _SUBJECTS:
+            return True
+        if tok.dep_ not in ("compound", "appos", "poss", "flat") or tok.head.i == tok.i:
+            return False
+        tok, hops = tok.head, hops + 1
+    return False
+
+
 # ---------------------------------------------------------------------------------------------- extraction
 
 
@@ -260,6 +509,13 @@ def _subject(verb: Token, lex: Lexicon) -> tuple[Token | None, str]:
             if child.dep_ in lex.subject_deps and child.dep_ != "nsubjpass":
                 return child, "inherited"
     return None, "none"
+
+
+def _implied_subject(verb: Token) -> Token | None:
+    """The subject, active or passive, of the clause a participle hangs from ("The tank was abandoned, implying")."""
+    if verb.tag_ not in ("VBG", "VBN") or verb.dep_ not in ("advcl", "conj", "xcomp") or verb.head.i == verb.i:
+        return None
+    return next((c for c in verb.head.children if c.dep_ in _SUBJECTS), None)
 
 
 def _agent(verb: Token) -> Token | None:
@@ -366,7 +622,10 @@ def _verb_candidate(
     lex: Lexicon,
     quotes: Sequence[tuple[int, int]],
     qidx: list[int],
+    sources: Sources,
 ) -> Candidate | None:
+    if _lemma(verb, lex) not in lex.cue_verbs:
+        return None  # not a verb of speech, belief or reporting ("chanting")
     cue = _cue_range(verb, lex)
     subj, how = _subject(verb, lex)
     agent = _agent(verb)
@@ -433,6 +692,12 @@ def _verb_candidate(
         exclude = set(range(*cue))
         source_span = _source_span(doc, subj, exclude=exclude) if subj is not None else None
         kind = "direct" if content_chars is not None else "reported"
+    # Who says it: the source, or for a participle without one, its head's subject ("The tank was abandoned,
+    # implying ..."): it must be able to speak ("the tank ... implying", "the propaganda matrix is showing").
+    speaker = src_tok if src_tok is not None else _implied_subject(verb)
+    expletive = speaker is not None and speaker.lower_ == "it" and _lemma(verb, lex) in lex.expletive_verbs
+    if speaker is not None and not expletive and not sources.can_speak(speaker):
+        return None
     if source_span is not None and ctype != "quote_split" and _overlaps(source_span, content_span):
         source_span = None
     lemma = verb.lemma_.lower()
@@ -464,6 +729,85 @@ def _verb_candidate(
         cue_head=verb.i,
         attribution=Attribution(source=source_span, cue=_char_span(doc, *cue), content=content_span, kind=kind),
         features=feats,
+        source_head=src_tok.i if src_tok is not None and source_span is not None else None,
+    )
+
+
+def _as_candidate(doc: Doc, verb: Token, lex: Lexicon, sources: Sources) -> Candidate | None:
+    """An "as" clause: "as one online weapons tracker pointed out, the tank was ...", "..., as Reuters reported".
+
+    A reporting verb (``as_clause_verbs``) in an "as" clause of its own, with its own subject that can speak and no
+    complement: the clause it modifies is the content (the part before or after the "as" clause).
+    """
+    head = verb.head
+    if (
+        verb.dep_ != "advcl"
+        or head.i == verb.i
+        or head.pos_ not in ("VERB", "AUX")
+        or _lemma(verb, lex) not in lex.as_clause_verbs
+        or not any(c.dep_ == "mark" and c.lower_ == "as" for c in verb.children)
+        or any(c.dep_ in ("ccomp", "dobj", "xcomp") for c in verb.children)
+    ):
+        return None
+    subj, how = _subject(verb, lex)
+    if subj is None or how != "own" or not sources.can_speak(subj):
+        return None
+    lo, hi = _subtree_range(head)
+    clause = (verb.left_edge.i, verb.right_edge.i + 1)
+    rng = (lo, clause[0]) if clause[0] > head.i else (clause[1], hi)
+    content = _token_span(doc, _paragraph_cut(doc, rng, head.i))
+    cue = _cue_range(verb, lex)
+    source = _source_span(doc, subj, exclude=set(range(*cue)))
+    if content is None or source is None:
+        return None
+    return Candidate(
+        cue_head=verb.i,
+        attribution=Attribution(source=source, cue=_char_span(doc, *cue), content=content, kind="reported"),
+        features=["as_clause"],
+        source_head=subj.i,
+    )
+
+
+def _prep_candidate(doc: Doc, verb: Token, lex: Lexicon, sources: Sources) -> Candidate | None:
+    """A verb-preposition cue: "called for a ceasefire", "warned of a new offensive" (the object is the content).
+
+    Only the pairs of ``prep_cues``, for a verb without a clausal complement or object of its own, and a source that
+    can speak; a date or time is no content ("reported on Monday").
+    """
+    preps = lex.prep_cues.get(_lemma(verb, lex))
+    if not preps or any(c.dep_ in ("ccomp", "dobj") for c in verb.children):
+        return None
+    if verb.tag_ in ("VBG", "VBN") and verb.dep_ in ("ccomp", "acl", "amod", "pcomp", "relcl"):
+        return None  # a participle whose parsed subject is often its head's object ("radioing officers pleading")
+    obj = None
+    for child in sorted(verb.children, key=lambda t: t.i):
+        if child.dep_ == "prep" and child.i > verb.i and child.lower_ in preps:
+            obj = next((g for g in child.children if g.dep_ in ("pobj", "pcomp")), None)
+            if obj is not None and obj.ent_type_ not in ("DATE", "TIME"):
+                prep = child
+                break
+            obj = None
+    if obj is None:
+        return None
+    subj, _ = _subject(verb, lex)
+    if subj is None or not sources.can_speak(subj):
+        return None
+    cue = _cue_range(verb, lex)
+    if prep.i <= cue[1] + 1:  # "called for", "spoke out against"
+        cue = (cue[0], prep.i + 1)
+    lo, hi = _subtree_range(obj)
+    for child in verb.children:  # "called on Moscow to withdraw"
+        if child.dep_ == "xcomp" and child.left_edge.i == hi:
+            hi = child.right_edge.i + 1
+    content = _token_span(doc, _paragraph_cut(doc, (lo, hi), obj.i))
+    source = _source_span(doc, subj, exclude=set(range(*cue)))
+    if content is None or source is None or _overlaps(source, content):
+        return None
+    return Candidate(
+        cue_head=verb.i,
+        attribution=Attribution(source=source, cue=_char_span(doc, *cue), content=content, kind="reported"),
+        features=["prep_cue"],
+        source_head=subj.i,
     )
 
 
@@ -479,7 +823,7 @@ def _noun_candidate(doc: Doc, noun: Token, lex: Lexicon) -> Candidate | None:
         ),
         None,
     )
-    if comp is None:
+    if comp is None or _lemma(noun, lex) not in lex.reporting_nouns:
         return None
     rng = _subtree_range(comp)
     content = _token_span(doc, _paragraph_cut(doc, rng, comp.i))
@@ -500,6 +844,7 @@ def _noun_candidate(doc: Doc, noun: Token, lex: Lexicon) -> Candidate | None:
         cue_head=noun.i,
         attribution=Attribution(source=source, cue=_char_span(doc, noun.i, noun.i + 1), content=content),
         features=feats,
+        source_head=poss.i if poss is not None and source is not None else None,
     )
 
 
@@ -550,6 +895,7 @@ def _according_candidates(
                         source=src, cue=_char_span(doc, *cue), content=content, kind="according_to"
                     ),
                     features=["according_to"],
+                    source_head=objs[0].i if objs else None,
                 )
             )
     return out
@@ -561,12 +907,17 @@ def candidates(doc: Doc, *, lexicon: Lexicon | None = None) -> list[Candidate]:
     text = doc.text
     quotes = find_quotes(text, lex.quote_pairs)
     qidx = _quote_index(doc, quotes)
+    sources = Sources(doc, lex, qidx)
     out: list[Candidate] = []
     for sent in doc.sents:
         out.extend(_according_candidates(doc, text, sent, lex, quotes, qidx))
         for tok in sent:
             if tok.pos_ == "VERB":
-                cand = _verb_candidate(doc, text, tok, sent, lex, quotes, qidx)
+                cand = (
+                    _as_candidate(doc, tok, lex, sources)
+                    or _verb_candidate(doc, text, tok, sent, lex, quotes, qidx, sources)
+                    or _prep_candidate(doc, tok, lex, sources)
+                )
             elif tok.pos_ == "NOUN":
                 cand = _noun_candidate(doc, tok, lex)
             else:
@@ -577,7 +928,13 @@ def candidates(doc: Doc, *, lexicon: Lexicon | None = None) -> list[Candidate]:
 
 
 def decode(scored: Sequence[Candidate], *, threshold: float) -> list[Attribution]:
-    """Keep candidates at or above ``threshold``, best first, so that no token takes two roles.
+    """Keep candidates at or above ``threshold``, best first, so that no token takes two roles (see
+    :func:`decode_candidates`)."""
+    return [c.attribution for c in decode_candidates(scored, threshold=threshold)]
+
+
+def decode_candidates(scored: Sequence[Candidate], *, threshold: float) -> list[Candidate]:
+    """The candidates kept at or above ``threshold``, best first, so that no token takes two roles, in text order.
 
     PolNeAR's annotations are univocal: a candidate whose cue falls inside a kept candidate's source or content (or
     whose source or content holds a kept cue) is dropped.
@@ -598,7 +955,7 @@ def decode(scored: Sequence[Candidate], *, threshold: float) -> list[Attribution
         if not clash:
             kept.append(cand)
     kept.sort(key=lambda c: c.attribution.cue.start if c.attribution.cue else c.attribution.content.start)
-    return [c.attribution for c in kept]
+    return kept
 
 
 def _overlaps(a: Span | None, b: Span | None) -> bool:
@@ -609,10 +966,35 @@ def _inside(a: Span | None, b: Span | None) -> bool:
     return a is not None and b is not None and b.start <= a.start and a.end <= b.end
 
 
+_RULE_FEATURES = (["as_clause"], ["prep_cue"])
+
+
 def score_candidates(cands: Sequence[Candidate], model: CueModel) -> None:
-    """Set each candidate's score: the cue classifier's probability ("according to" phrases score 1)."""
+    """Set each candidate's score: the cue classifier's probability.
+
+    "according to" phrases score 1; "as" clauses and verb-preposition cues score the threshold, so they are kept
+    unless a candidate the classifier accepts needs the same words ("shows that Clinton talked about ...": the
+    outer "shows" keeps its content).
+    """
     for cand in cands:
-        cand.score = 1.0 if cand.features == ["according_to"] else model.score(cand.features)
+        if cand.features == ["according_to"]:
+            cand.score = 1.0
+        elif cand.features in _RULE_FEATURES:
+            cand.score = model.threshold
+        else:
+            cand.score = model.score(cand.features)
+
+
+def resolve_sources(doc: Doc, kept: Sequence[Candidate], *, lexicon: Lexicon | None = None) -> list[Attribution]:
+    """The kept candidates' attributions, each source with the name it stands for as ``canonical`` when found."""
+    lex = lexicon or load_lexicon()
+    sources = Sources(doc, lex, _quote_index(doc, find_quotes(doc.text, lex.quote_pairs)))
+    out = []
+    for cand in kept:
+        a = cand.attribution
+        name = sources.canonical(doc[cand.source_head]) if cand.source_head is not None else None
+        out.append(replace(a, source=replace(a.source, canonical=name)) if name and a.source is not None else a)
+    return out
 
 
 def extract_attributions(
@@ -622,7 +1004,8 @@ def extract_attributions(
     model = model or load_cue_model()
     cands = candidates(doc)
     score_candidates(cands, model)
-    return decode(cands, threshold=model.threshold if threshold is None else threshold)
+    kept = decode_candidates(cands, threshold=model.threshold if threshold is None else threshold)
+    return resolve_sources(doc, kept)
 
 
 @register_stage("attribution")

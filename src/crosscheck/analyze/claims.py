@@ -3,11 +3,16 @@
 Each sentence of the parsed document is scored by the shipped ``checkworthiness`` model (all-MiniLM-L6-v2
 fine-tuned on CheckThat! 2024 Task 1, int8 ONNX; see ``models/checkworthiness/MODEL_CARD.md``). A sentence whose
 score reaches the model's threshold (``config.json``) becomes a :class:`~crosscheck.article.Claim`.
+
+Before scoring, units that cannot be claims are skipped (``data/claims.json``): headings and menu lines, fragments,
+table rows ("| 777 | 0 | 0"), lines without a verb, and sponsorship or promotion lines ("This article is sponsored
+by ...", "Download our app ..."), which the model, trained on debates, scores as check-worthy.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +27,7 @@ from .pipeline import Document, Layer, register_stage
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
+    from spacy.tokens import Span as SpacySpan
 
 #: Sentences are scored in batches of this many, after sorting by length so a batch pads little.
 DEFAULT_BATCH_SIZE = 32
@@ -66,6 +72,10 @@ class ClaimRules:
     terminal_punctuation: str
     estimate_nouns: frozenset[str] = frozenset()
     pronoun_sources: frozenset[str] = frozenset()
+    min_alpha_words: int = 0
+    min_alpha_share: float = 0.0
+    verb_pos: frozenset[str] = frozenset()
+    non_claim_patterns: tuple[re.Pattern[str], ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -76,16 +86,37 @@ def load_rules() -> ClaimRules:
         terminal_punctuation=data["terminal_punctuation"],
         estimate_nouns=frozenset(data.get("estimate_nouns", ())),
         pronoun_sources=frozenset(data.get("pronoun_sources", ())),
+        min_alpha_words=int(data.get("min_alpha_words", 0)),
+        min_alpha_share=float(data.get("min_alpha_share", 0.0)),
+        verb_pos=frozenset(data.get("verb_pos", ())),
+        non_claim_patterns=tuple(re.compile(p, re.IGNORECASE) for p in data.get("non_claim_patterns", ())),
     )
+
+
+def looks_like_claim(span: SpacySpan, rules: ClaimRules) -> bool:
+    """Whether a unit can be a claim at all: enough alphabetic words, a verb, no sponsorship or promotion pattern.
+
+    A cheap check before the model (which scores table rows and "Download our app ..." as check-worthy): at least
+    ``min_alpha_words`` words with letters making up ``min_alpha_share`` of the unit's words, a token tagged as one
+    of ``verb_pos``, and none of ``non_claim_patterns`` (table rows, "sponsored by", "subscribe to our ...").
+    """
+    words = [t for t in span if not (t.is_punct or t.is_space)]
+    alpha = sum(1 for t in words if any(ch.isalpha() for ch in t.text))
+    if alpha < rules.min_alpha_words or alpha < rules.min_alpha_share * len(words):
+        return False
+    if rules.verb_pos and not any(t.pos_ in rules.verb_pos for t in span):
+        return False
+    return not any(p.search(span.text) for p in rules.non_claim_patterns)
 
 
 def candidate_sentences(doc: Doc, *, min_words: int, max_heading_words: int) -> list[tuple[int, int]]:
     """Character ranges of the sentences worth scoring.
 
     spaCy's sentences are cut again at line breaks (a heading and the paragraph under it are separate units), then
-    trimmed. A unit is skipped when it has fewer than ``min_words`` word tokens (bylines, "Recent Posts"), or when it
+    trimmed. A unit is skipped when it has fewer than ``min_words`` word tokens (bylines, "Recent Posts"), when it
     fills its whole line, has no sentence-final punctuation and fewer than ``max_heading_words`` words (a heading or a
-    menu item rather than a sentence of the story).
+    menu item rather than a sentence of the story), or when it does not look like a claim (:func:`looks_like_claim`:
+    table rows, lines without a verb, sponsorship and promotion).
     """
     rules = load_rules()
     text = doc.text
@@ -108,6 +139,8 @@ def candidate_sentences(doc: Doc, *, min_words: int, max_heading_words: int) -> 
             whole_line = not text[line_start:start].strip() and not text[end:line_end].strip()
             if whole_line and text[end - 1] not in rules.terminal_punctuation and words < max_heading_words:
                 continue
+            if span is None or not looks_like_claim(span, rules):
+                continue
             out.append((start, end))
     return out
 
@@ -121,7 +154,8 @@ def _overlap(start: int, end: int, span_start: int, span_end: int) -> int:
 
 
 def claim_source(attributions: Sequence[Attribution], start: int, end: int) -> str | None:
-    """The source text of the attribution that covers the sentence best.
+    """The source of the attribution that covers the sentence best: its resolved name (``canonical``: "he" ->
+    "Peter Rutland", "who" -> "a soldier") when the attribution stage found one, else its text.
 
     An attribution counts when its content overlaps the sentence, or when its source or cue lies in the sentence
     ("According to TASS, ..."); the one with the most content overlap wins, ties to the earliest.
@@ -137,7 +171,7 @@ def claim_source(attributions: Sequence[Attribution], start: int, end: int) -> s
         )
         if overlap == 0 and not own:
             continue
-        key = (overlap, -attribution.content.start, attribution.source.text)
+        key = (overlap, -attribution.content.start, attribution.source.canonical or attribution.source.text)
         if best is None or key[:2] > best[:2]:
             best = key
     return best[2] if best else None

@@ -125,10 +125,11 @@ class Document:
     claims = LayerField[Claim]("claims")
     techniques = LayerField[Technique]("techniques")
 
-    def __init__(self, article: Article, doc: Doc | None = None) -> None:
+    def __init__(self, article: Article, doc: Doc | None = None, **layers: Any) -> None:
+        """``layers``: records to start from, by layer name (``Document(article, entities=[...])``)."""
         self.article = article
         self.doc = doc
-        self.layers: dict[str, Any] = {}
+        self.layers: dict[str, Any] = dict(layers)
         self.extra: dict[str, Any] = {}
 
     @property

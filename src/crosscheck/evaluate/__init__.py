@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..clicommon import ErrorsAsMessages
+
 
 def datasets_dir() -> Path:
     """The labelled corpora: ``CROSSCHECK_DATASETS``, else ``../shared/datasets`` beside the repository checkout."""
@@ -16,7 +18,7 @@ def datasets_dir() -> Path:
     return Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
 
 
-@click.group("eval")
+@click.group("eval", cls=ErrorsAsMessages)
 def eval_group() -> None:
     """Score Crosscheck's models on labelled data with each task's official metric."""
 
