@@ -34,6 +34,10 @@ CLAIMS_PER_ARTICLE = 6
 _NUMBER = re.compile(r"\d[\d,]*")
 
 
+def _scaled(number: str, factor: float) -> str:
+    return f"{round(float(number.replace(',', '')) * factor):,}"
+
+
 def base_claims() -> list[dict[str, Any]]:
     """The examples' claims after analysis (text, quantities, places, date), each with its places' names."""
     from crosscheck import open_store
@@ -92,7 +96,9 @@ def build(path: Path, n_articles: int, seed: int = 7) -> int:
                             q = {**q, "value": float(q["value"]) * factor}
                         quantities.append(q)
                     if factor != 1.0:
-                        text = _NUMBER.sub(lambda m: f"{round(float(m.group().replace(',', '')) * factor):,}", text)
+                        text = _NUMBER.sub(
+                            lambda m, f=factor: f"{round(float(m.group().replace(',', '')) * f):,}", text
+                        )
                     places = [{**p, "canonical": place, "text": place} for p in base.get("places", [])[:1]]
                     places += base.get("places", [])[1:]
                     body.append(text)

@@ -577,5 +577,37 @@ def timeline(db_path: str, since: str | None, until: str | None, as_json: bool) 
         click.echo("no dated claims (run 'crosscheck analyze' and 'crosscheck link' first)")
 
 
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on (0: any free port).")
+@click.option(
+    "--token",
+    envvar="CROSSCHECK_TOKEN",
+    default=None,
+    help="Allow uploads and re-analysis to requests bearing this token (default: read-only). Env: CROSSCHECK_TOKEN.",
+)
+@click.option("--max-upload", type=int, default=None, help="Largest upload in bytes (default 20 MiB).")
+def serve(db_path: str, host: str, port: int, token: str | None, max_upload: int | None) -> None:
+    """The web dashboard and REST API over the database (read while analyze or link write to it).
+
+    The address printed is the overview page; /docs is the API reference, /openapi.json its schema.
+    """
+    from .errors import WebError
+
+    try:
+        from .web import DEFAULT_MAX_UPLOAD, bind, create_app, make_server
+    except ImportError as exc:
+        raise WebError("E105", missing=exc.name or exc) from exc
+
+    app = create_app(db_path, token=token, max_upload_bytes=max_upload or DEFAULT_MAX_UPLOAD)
+    sock = bind(host, port)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    mode = "writes need the token" if token else "read-only"
+    click.echo(f"Crosscheck dashboard on http://{shown}:{bound}/  ({db_path}, {mode}; Ctrl-C stops)")
+    make_server(app, log_level="warning").run(sockets=[sock])
+
+
 if __name__ == "__main__":
     main()

@@ -27,7 +27,7 @@ SKIP_NO_TEXT = "no-text"  # extraction found no main text in a page
 
 #: Every error code with its message template. Ranges: E01x pipeline, E02x store, E03x models, E04x inputs,
 #: arguments and the command line, E05x ingest, E06x model runtime, E07x analysis stages, E08x and E09x across
-#: sources. Append codes; never reuse or renumber one that has shipped.
+#: sources, E10x the web dashboard and REST API. Append codes; never reuse or renumber one that has shipped.
 _TABLE: tuple[tuple[str, str], ...] = (
     ("E010", "cannot build the pipeline: {problems}"),
     ("E011", "unknown stage(s) {unknown}; known: {known}"),
@@ -65,6 +65,15 @@ _TABLE: tuple[tuple[str, str], ...] = (
     ("E050", "{problems} (every other input was read; the skipped lines above say why)"),
     ("E051", "{problems} (every other input was read; the skipped lines above say why)"),
     ("E090", "{path}: no claims found ({problem})"),
+    ("E100", "bad parameter '{name}': {problem}"),  # a query, path or body parameter the API cannot use
+    ("E101", "no {what} '{key}'{hint}"),  # a cluster, story, outlet or page that does not exist
+    ("E102", "this server is read-only: start it with 'crosscheck serve --token TOKEN' to allow {action}"),
+    ("E103", "{action} needs the server's token: send it as 'Authorization: Bearer TOKEN'"),
+    ("E104", "the upload is over the limit of {limit} bytes (crosscheck serve --max-upload)"),
+    ("E105", "the web dashboard needs FastAPI, uvicorn and Jinja2: pip install 'crosscheck[web]' ({missing})"),
+    ("E106", "cannot listen on {host}:{port}: {reason}"),
+    ("E107", "the upload has no file: send it as the multipart form field 'file'"),
+    ("E108", "method {method} is not allowed on {path}; allowed: {allowed}"),
 )
 
 ERRORS: dict[str, str] = dict(_TABLE)
@@ -102,3 +111,7 @@ class ModelError(CrosscheckError):
 
 class InputError(CrosscheckError):
     """Bad arguments to a reader, an export or the CLI (E04x, E05x)."""
+
+
+class WebError(CrosscheckError):
+    """A request the web dashboard or REST API cannot serve, or a server that cannot start (E10x)."""

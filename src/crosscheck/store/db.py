@@ -20,6 +20,7 @@ from ..article import Article, Removed, Skipped
 from ..errors import StoreError
 from .corpus import CorpusQueries
 from .schema import MIGRATIONS
+from .web import WebQueries
 
 DEFAULT_DB = "crosscheck.db"
 
@@ -75,7 +76,7 @@ def _row_to_article(row: sqlite3.Row) -> StoredArticle:
     return StoredArticle(**data)
 
 
-class Store(CorpusQueries):
+class Store(CorpusQueries, WebQueries):
     """A Crosscheck database. Use :func:`open_store` to get one."""
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
