@@ -326,15 +326,16 @@ def _link_claims(
 ) -> list[StoredLink]:
     sims, rows = index.search(new_matrix, options.neighbours + 1)
     pairs: dict[tuple[str, str], float] = {}
-    for i, claim_id in enumerate(new_ids):
-        for similarity, row in zip(sims[i], rows[i], strict=True):
-            if row < 0 or float(similarity) < options.min_similarity:
-                continue
-            other = claim_ids[int(row)]
-            if other == claim_id:
-                continue
-            key = (claim_id, other) if claim_id < other else (other, claim_id)
-            pairs[key] = max(pairs.get(key, 0.0), float(similarity))
+    hit_q, hit_k = np.nonzero((rows >= 0) & (sims >= options.min_similarity))
+    for i, row, similarity in zip(
+        hit_q.tolist(), rows[hit_q, hit_k].tolist(), sims[hit_q, hit_k].tolist(), strict=True
+    ):
+        claim_id, other = new_ids[i], claim_ids[row]
+        if other == claim_id:
+            continue
+        key = (claim_id, other) if claim_id < other else (other, claim_id)
+        if similarity > pairs.get(key, -1.0):
+            pairs[key] = similarity
     # Blocking: claims stating the same measure about the same place, whatever their wording (numbers decide).
     new_rows = store.claim_rows(new_ids)
     for claim_id in new_ids:

@@ -165,23 +165,8 @@ class CorpusQueries:
                 self.conn.execute(
                     f"DELETE FROM links WHERE article_id IN ({marks}) OR other_article IN ({marks})", chunk + chunk
                 )
-            rows = []
-            for link in links:
-                rows.append(astuple_link(link))
-                rows.append(
-                    astuple_link(
-                        StoredLink(
-                            link.other_claim,
-                            link.claim,
-                            link.other_article,
-                            link.article_id,
-                            link.relation,
-                            link.score,
-                            link.similarity,
-                            link.reason,
-                        )
-                    )
-                )
+            # Each pair once, the smaller claim id first; readers look on both sides.
+            rows = [astuple_link(link if link.claim < link.other_claim else _mirrored(link)) for link in links]
             self.conn.executemany(
                 "INSERT OR REPLACE INTO links(claim, other_claim, article_id, other_article, relation, score, "
                 "similarity, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -205,42 +190,52 @@ class CorpusQueries:
     def links(self, article_id: str) -> list[dict[str, Any]]:
         """The export's ``links`` of an article: every link of each of its claims, strongest first."""
         rows = self.conn.execute(
-            "SELECT l.claim, COALESCE(k.cluster, l.claim) AS cluster, l.relation, l.other_article, l.other_claim, "
-            "l.reason, l.score, l.similarity FROM links l LEFT JOIN claim_clusters k ON k.claim_id = l.claim "
-            "WHERE l.article_id = ? ORDER BY l.claim, l.score DESC, l.other_claim",
-            (article_id,),
+            "SELECT l.claim, l.other_claim, l.other_article, l.relation, l.reason, l.score, l.similarity "
+            "FROM links l WHERE l.article_id = ? UNION ALL "
+            "SELECT l.other_claim, l.claim, l.article_id, l.relation, l.reason, l.score, l.similarity "
+            "FROM links l WHERE l.other_article = ? AND l.article_id != ?",
+            (article_id, article_id, article_id),
         ).fetchall()
-        return [
+        own = self.conn.execute(
+            "SELECT l.other_claim, l.claim, l.article_id, l.relation, l.reason, l.score, l.similarity "
+            "FROM links l WHERE l.article_id = ? AND l.other_article = ?",
+            (article_id, article_id),
+        ).fetchall()
+        clusters = self.clusters_of({r[0] for r in [*rows, *own]})
+        items = [
             {
                 "claim": r[0],
-                "cluster": r[1],
-                "relation": r[2],
-                "other_article": r[3],
-                "other_claim": r[4],
-                "reason": r[5],
-                "score": round(float(r[6]), 4),
-                "similarity": round(float(r[7]), 4),
+                "cluster": clusters.get(r[0], r[0]),
+                "relation": r[3],
+                "other_article": r[2],
+                "other_claim": r[1],
+                "reason": r[4],
+                "score": round(float(r[5]), 4),
+                "similarity": round(float(r[6]), 4),
             }
-            for r in rows
+            for r in [*rows, *own]
         ]
+        items.sort(key=lambda x: (x["claim"], -x["score"], x["other_claim"]))
+        return items
 
     def links_between(self, claim_ids: Sequence[str]) -> list[StoredLink]:
-        out = []
+        """Every link with a claim of ``claim_ids`` on either side (each pair once, smaller claim id first)."""
+        found: dict[tuple[str, str], StoredLink] = {}
         for chunk in _chunks(list(claim_ids)):
             marks = ", ".join("?" * len(chunk))
             for r in self.conn.execute(
                 "SELECT claim, other_claim, article_id, other_article, relation, score, similarity, reason "
-                f"FROM links WHERE claim IN ({marks}) ORDER BY claim, other_claim",
-                chunk,
+                f"FROM links WHERE claim IN ({marks}) OR other_claim IN ({marks})",
+                chunk + chunk,
             ):
-                out.append(StoredLink(*r))
-        return out
+                found[(r[0], r[1])] = StoredLink(*r)
+        return [found[k] for k in sorted(found)]
 
     def decided_links(self, *, limit: int = 20) -> list[StoredLink]:
         """Contradictions first, then corroborations, strongest first (each pair once)."""
         rows = self.conn.execute(
             "SELECT claim, other_claim, article_id, other_article, relation, score, similarity, reason FROM links "
-            "WHERE relation IN ('contradicts', 'corroborates') AND claim < other_claim "
+            "WHERE relation IN ('contradicts', 'corroborates') "
             "ORDER BY relation = 'corroborates', score DESC, claim LIMIT ?",
             (limit,),
         ).fetchall()
@@ -267,7 +262,7 @@ class CorpusQueries:
         ]
 
     def link_counts(self) -> dict[str, int]:
-        rows = self.conn.execute("SELECT relation, count(*) / 2 FROM links GROUP BY relation").fetchall()
+        rows = self.conn.execute("SELECT relation, count(*) FROM links GROUP BY relation").fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
     # -- stories and related articles ------------------------------------------------------------------------------
@@ -417,6 +412,19 @@ class CorpusQueries:
             (limit,),
         ).fetchall()
         return [{"copier": r[0], "source": r[1], "articles": r[2], "passages": r[3]} for r in rows]
+
+
+def _mirrored(link: StoredLink) -> StoredLink:
+    return StoredLink(
+        link.other_claim,
+        link.claim,
+        link.other_article,
+        link.article_id,
+        link.relation,
+        link.score,
+        link.similarity,
+        link.reason,
+    )
 
 
 def astuple_link(link: StoredLink) -> tuple[Any, ...]:
