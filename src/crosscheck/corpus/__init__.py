@@ -1,0 +1,1 @@
+"""Across sources: comparing claims and articles from different outlets (stance, claim embeddings)."""

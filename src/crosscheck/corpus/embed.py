@@ -1,0 +1,33 @@
+"""Sentence embeddings for claim linking: all-MiniLM-L6-v2 (``models/sentence-encoder``), int8 weights on onnxruntime.
+
+Mean pooling over the word pieces and L2 normalisation are inside the ONNX graph, so a row of :func:`embed` is the
+sentence-transformers embedding of the text (cosine = dot product). Each text is encoded on its own (a batch of one,
+no padding), so its vector never depends on the other texts passed with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..models.runtime import OnnxModel, load_onnx_model
+
+#: Width of the embeddings (also ``dimensions`` in the model's config.json).
+DIMENSIONS = 384
+
+
+def load_encoder(name: str = "sentence-encoder") -> OnnxModel:
+    """The shipped sentence encoder (or a model folder with the same files)."""
+    return load_onnx_model(name)
+
+
+def embed(texts: Sequence[str], *, model: OnnxModel | None = None) -> np.ndarray:
+    """L2-normalised float32 embeddings, one row per text, shape ``(len(texts), 384)``."""
+    model = model or load_encoder()
+    out = np.zeros((len(texts), int(model.config.get("dimensions", DIMENSIONS))), dtype=np.float32)
+    for i, text in enumerate(texts):
+        feeds, _ = model.encode([text])
+        (vectors,) = model.run(feeds)[:1]
+        out[i] = np.asarray(vectors, dtype=np.float32)[0]
+    return out
