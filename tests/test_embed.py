@@ -1,0 +1,44 @@
+"""The shipped sentence encoder (``models/sentence-encoder``): closeness of real sentences, batch independence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crosscheck.corpus.embed import DIMENSIONS, embed
+
+# Two sentences of examples/kherson-liberated.txt, a paraphrase of the first, and unrelated news sentences.
+FLED = "Russian troops had fled the regional center, and the Ukrainian military entered it."
+PARAPHRASE = "Russian forces abandoned the city of Kherson and Ukrainian soldiers moved in."
+SAME_STORY = "Residents of Kherson lined the streets with Ukrainian flags as they awaited the arrival of the army."
+UNRELATED = [
+    "The central bank raised its main interest rate by half a percentage point on Thursday.",
+    "The striker scored twice in the second half to win the cup final.",
+    "Apple unveiled a new smartwatch with a larger screen and longer battery life.",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def test_rows_are_unit_float32_vectors() -> None:
+    vectors = embed([FLED, PARAPHRASE, *UNRELATED])
+    assert vectors.dtype == np.float32
+    assert vectors.shape == (5, DIMENSIONS)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert embed([]).shape == (0, DIMENSIONS)
+
+
+def test_paraphrase_and_same_story_are_closer_than_unrelated_news() -> None:
+    anchor, paraphrase, story, *others = embed([FLED, PARAPHRASE, SAME_STORY, *UNRELATED])
+    unrelated = max(float(anchor @ other) for other in others)
+    assert float(anchor @ paraphrase) > unrelated + 0.3
+    assert float(anchor @ story) > unrelated + 0.1
+    assert float(anchor @ paraphrase) > float(anchor @ story)
+
+
+def test_a_text_gets_the_same_vector_whatever_else_is_in_the_batch() -> None:
+    alone = embed([FLED])[0]
+    long_batch = embed([UNRELATED[0] * 6, FLED, "Kherson."])
+    reordered = embed([*UNRELATED, SAME_STORY, FLED])
+    assert np.array_equal(long_batch[1], alone)
+    assert np.array_equal(reordered[-1], alone)
