@@ -26,8 +26,8 @@ SKIP_UNREADABLE = "unreadable"  # a file that cannot be opened (permissions, mis
 SKIP_NO_TEXT = "no-text"  # extraction found no main text in a page
 
 #: Every error code with its message template. Ranges: E01x pipeline, E02x store, E03x models, E04x inputs,
-#: arguments and the command line, E05x ingest, E06x model runtime, E07x analysis stages. Append codes; never
-#: reuse or renumber one that has shipped.
+#: arguments and the command line, E05x ingest, E06x model runtime, E07x analysis stages, E08x text reuse. Append
+#: codes; never reuse or renumber one that has shipped.
 _TABLE: tuple[tuple[str, str], ...] = (
     ("E010", "cannot build the pipeline: {problems}"),
     ("E011", "unknown stage(s) {unknown}; known: {known}"),
@@ -61,6 +61,12 @@ _TABLE: tuple[tuple[str, str], ...] = (
     ("E046", "Parquet export needs pyarrow: pip install 'crosscheck[parquet]'"),
     ("E047", "no labelled data at {path}; {hint}"),
     ("E048", "'-' reads articles from standard input, but nothing is piped in"),
+    ("E080", "cannot read a text-reuse fingerprint: {reason}"),  # stored fingerprint bytes damaged or not ours
+    ("E081", "the text-reuse fingerprint of article {article_id} was made from another text; fingerprint it again"),
+    (
+        "E082",
+        "the text-reuse fingerprint of article {article_id} was made with {made}, not {wanted}; fingerprint it again",
+    ),
 )
 
 ERRORS: dict[str, str] = dict(_TABLE)
