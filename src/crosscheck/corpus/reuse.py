@@ -123,6 +123,7 @@ class ReuseOptions:
     df_max_outlets: int
     long_segment_words: int
     trigger_max_articles: int
+    common_pair_min_passages: int
     near_duplicate_coverage: float
     furniture_max_words: int
     furniture_share: float
@@ -399,32 +400,32 @@ def _stop_words(language: str | None) -> frozenset[str]:
     return frozenset(normalise_word(w) for w in stopwords(language))
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=128)
 def _tokens(text: str, language: str | None, options: ReuseOptions) -> _Tokens:
     stop = _stop_words(language)
-    words: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    content: list[bool] = []
+    matches = [(m.start(), m.end(), normalise_word(m.group())) for m in _WORD.finditer(text)]
+    matches = [m for m in matches if m[2]]  # a bare underscore normalises to nothing
+    starts = tuple(m[0] for m in matches)
+    words = tuple(m[2] for m in matches)
     furniture: list[bool] = []
     lines: list[int] = []
     for number, line in enumerate(_LINE.finditer(text)):
-        matches = list(_WORD.finditer(line.group()))
-        if not matches:
+        lo = bisect_left(starts, line.start())
+        hi = bisect_left(starts, line.end(), lo)
+        if hi == lo:
             continue
-        is_furniture = len(matches) <= options.furniture_max_words and options.is_furniture_line(line.group().strip())
-        base = line.start()
-        for m in matches:
-            word = normalise_word(m.group())
-            if not word:
-                continue
-            words.append(word)
-            starts.append(base + m.start())
-            ends.append(base + m.end())
-            content.append(len(word) > 1 and word not in stop)
-            furniture.append(is_furniture)
-            lines.append(number)
-    return _Tokens(text, tuple(words), tuple(starts), tuple(ends), tuple(content), tuple(furniture), tuple(lines))
+        is_furniture = hi - lo <= options.furniture_max_words and options.is_furniture_line(line.group().strip())
+        furniture.extend([is_furniture] * (hi - lo))
+        lines.extend([number] * (hi - lo))
+    return _Tokens(
+        text,
+        words,
+        starts,
+        tuple(m[1] for m in matches),
+        tuple(len(w) > 1 and w not in stop for w in words),
+        tuple(furniture),
+        tuple(lines),
+    )
 
 
 def _shingle_hashes(words: Sequence[str], k: int) -> list[int]:
@@ -818,7 +819,9 @@ class ReuseIndex:
         self._adding = (doc.id, article.text)
         try:
             for other in sorted(self._partners[doc.id]):
-                self._align_pair(doc.id, other)
+                key = (doc.id, other) if doc.id < other else (other, doc.id)
+                if self._live(key, self._pairs[key]):
+                    self._align_pair(doc.id, other)
         finally:
             self._adding = None
         return self.passages(doc.id)
@@ -917,30 +920,31 @@ class ReuseIndex:
             near.add(slot)
 
     def _link(self, doc: _Doc, *, pairs: bool) -> None:
-        """Query every passage of ``doc``: update document frequencies, record candidate pairs, then index it."""
+        """Query the passages of ``doc``: update document frequencies, record candidate pairs, then index them.
+
+        Only eligible passages (enough content words, not furniture lines) are looked up and indexed: the others
+        start no alignment and their frequency is never needed (a furniture line is furniture at any frequency).
+        """
         options = self.options
         fp = doc.fingerprint
-        for index, passage in enumerate(fp.passages):
+        eligible = [index for index, passage in enumerate(fp.passages) if self._eligible(passage)]
+        for index in eligible:
             neighbours = self._neighbours(doc, index)
             for slot, other_index, jaccard in neighbours:
                 if jaccard >= options.df_jaccard:
                     self._note_near((doc.slot, index), slot)
                     self._note_near((slot, other_index), doc.slot)
-            if not pairs or not self._eligible(passage):
-                continue
-            if self._frequency_of(doc, index).articles > options.trigger_max_articles:
+            if not pairs or self._frequency_of(doc, index).articles > options.trigger_max_articles:
                 continue
             for slot, other_index, jaccard in neighbours:
                 if jaccard < options.candidate_min_jaccard:
                     continue
                 other = self._docs[self._slots[slot]]
-                if not self._eligible(other.fingerprint.passages[other_index]):
-                    continue
                 key, trigger = _pair_key(doc.id, index, other.id, other_index)
                 self._pairs.setdefault(key, _Pair()).triggers.add(trigger)
                 self._partners[doc.id].add(other.id)
                 self._partners[other.id].add(doc.id)
-        for index in range(len(fp.passages)):
+        for index in eligible:
             self._lsh.insert((doc.slot, index), fp.minhash(index), check_duplication=False)
 
     def _align_pair(self, a: str, b: str) -> None:
@@ -972,12 +976,28 @@ class ReuseIndex:
         return freq.articles > self.options.df_max_articles or freq.outlets > self.options.df_max_outlets
 
     def _live(self, key: tuple[str, str], pair: _Pair) -> bool:
+        """Whether the candidate passages of a pair warrant aligning it (and reporting it).
+
+        One candidate pair of passages that are common to neither article's corpus suffices; passages common to the
+        corpus (a disclaimer in hundreds of articles) count only when the two articles share at least
+        ``common_pair_min_passages`` of them (a syndicated text shares many), so a repeated line does not start one
+        alignment per pair of the articles that carry it. Passages in more than ``trigger_max_articles`` articles
+        never count. Frequencies only grow, so a pair that is not live when its second article comes never is.
+        """
         a, b = self._docs[key[0]], self._docs[key[1]]
-        cap = self.options.trigger_max_articles
-        return any(
-            self._frequency_of(a, ia).articles <= cap and self._frequency_of(b, ib).articles <= cap
-            for ia, ib in sorted(pair.triggers)
-        )
+        options = self.options
+        common: list[tuple[int, int]] = []
+        for ia, ib in sorted(pair.triggers):
+            if (
+                self._frequency_of(a, ia).articles > options.trigger_max_articles
+                or self._frequency_of(b, ib).articles > options.trigger_max_articles
+            ):
+                continue
+            if not self._common(a, ia) and not self._common(b, ib):
+                return True
+            common.append((ia, ib))
+        needed = options.common_pair_min_passages
+        return len({ia for ia, _ in common}) >= needed and len({ib for _, ib in common}) >= needed
 
     def _furniture_share(self, doc: _Doc, lo: int, hi: int) -> float:
         """Share of the words ``[lo, hi)`` of ``doc`` in passages that are furniture lines or common to the corpus."""
@@ -1001,7 +1021,7 @@ class ReuseIndex:
     def _pair_runs(self, key: tuple[str, str]) -> list[Alignment]:
         pair = self._pairs.get(key)
         if pair is None or not pair.runs or not self._live(key, pair):
-            return []
+            return []  # runs is None: never worth aligning
         a, b = self._docs[key[0]], self._docs[key[1]]
         return [run for run in pair.runs if self._is_reuse(a, b, run)]
 
