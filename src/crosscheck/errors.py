@@ -74,6 +74,12 @@ _TABLE: tuple[tuple[str, str], ...] = (
     ("E106", "cannot listen on {host}:{port}: {reason}"),
     ("E107", "the upload has no file: send it as the multipart form field 'file'"),
     ("E108", "method {method} is not allowed on {path}; allowed: {allowed}"),
+    ("E080", "cannot read a text-reuse fingerprint: {reason}"),  # stored fingerprint bytes damaged or not ours
+    ("E081", "the text-reuse fingerprint of article {article_id} was made from another text; fingerprint it again"),
+    (
+        "E082",
+        "the text-reuse fingerprint of article {article_id} was made with {made}, not {wanted}; fingerprint it again",
+    ),
 )
 
 ERRORS: dict[str, str] = dict(_TABLE)

@@ -25,7 +25,7 @@ def eval_group() -> None:
 
 def _register() -> None:
     # Each module adds its command to eval_group when imported.
-    from . import attribution, checkworthiness, cleaning, stance, stories, techniques  # noqa: F401
+    from . import attribution, checkworthiness, cleaning, reuse, stance, stories, techniques  # noqa: F401
 
 
 _register()
