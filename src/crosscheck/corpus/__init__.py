@@ -27,6 +27,7 @@ def link_corpus(
     summary = CorpusSummary()
     summary.links = link_store(store, options=options, progress=progress)
     summary.stories = place_in_stories(store)
+    summary.reused = find_reuse(store)
     return summary
 
 
@@ -55,3 +56,62 @@ def place_in_stories(store: Store, *, batch: int = 500) -> int:
 
 
 __all__ = ["CorpusSummary", "LinkOptions", "link_corpus"]
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    """What the reuse index needs of a stored article (its text is looked up only when it is aligned)."""
+
+    id: str
+    text: str
+    outlet: str | None
+    published: str | None
+    fetched: str | None
+    language: str | None
+
+
+def find_reuse(store: Store, *, batch: int = 500) -> int:
+    """Fingerprint every article not yet fingerprinted and store the passages it shares with earlier ones (and the
+    near-duplicates as ``copy`` related articles). Returns the number of passages found."""
+    from .reuse import Fingerprint, ReuseIndex, fingerprint
+
+    due = store.without_fingerprints()
+    if not due:
+        return 0
+
+    def text_of(article_id: str) -> str:
+        found = store.get(article_id)
+        return found.text if found is not None else ""
+
+    index = ReuseIndex(texts=text_of)
+    stored = store.reuse_fingerprints()
+    for chunk in range(0, len(stored), batch):
+        part = stored[chunk : chunk + batch]
+        meta = {a.id: a for a in store.get_many([article_id for article_id, _ in part])}
+        for article_id, data in part:
+            a = meta.get(article_id)
+            if a is not None:
+                index.restore(
+                    _Indexed(a.id, "", a.outlet, a.published, a.fetched, a.language), Fingerprint.from_bytes(data)
+                )
+    found = 0
+    for begin in range(0, len(due), batch):
+        fingerprints: dict[str, bytes] = {}
+        rows: list[tuple[str, int, int, str, int, int, str, float]] = []
+        related: list[tuple[str, str, float, str]] = []
+        for article in store.get_many(due[begin : begin + batch]):
+            print_ = fingerprint(article.text, language=article.language, options=index.options)
+            passages = index.add(article, fingerprint=print_)
+            fingerprints[article.id] = print_.to_bytes()
+            rows.extend(
+                (article.id, p.start, p.end, p.other_article, p.other_start, p.other_end, p.first, float(p.score))
+                for p in passages
+            )
+            for whole in index.related(article.id):
+                if whole.near_duplicate:
+                    related.append((article.id, whole.other_article, max(whole.coverage, whole.other_coverage), "copy"))
+        store.save_reuse(fingerprints, rows)
+        if related:
+            store.save_stories({}, related)
+        found += len(rows)
+    return found

@@ -64,20 +64,28 @@ def read_fnc1(folder: Path | None = None) -> Fnc1:
     with (folder / "train_bodies.csv").open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames != ["Body ID", "articleBody"]:
-            raise InputError("E075", f"{folder}/train_bodies.csv: expected the header Body ID, articleBody")
+            raise InputError(
+                "E041", path=f"{folder}/train_bodies.csv", problem="expected the header Body ID, articleBody"
+            )
         for row in reader:
             bodies[int(row["Body ID"])] = row["articleBody"]
     pairs: list[StancePair] = []
     with (folder / "train_stances.csv").open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames != ["Headline", "Body ID", "Stance"]:
-            raise InputError("E075", f"{folder}/train_stances.csv: expected the header Headline, Body ID, Stance")
+            raise InputError(
+                "E041", path=f"{folder}/train_stances.csv", problem="expected the header Headline, Body ID, Stance"
+            )
         for row in reader:
             if row["Stance"] not in LABELS:
-                raise InputError("E075", f"{folder}/train_stances.csv line {reader.line_num}: bad stance")
+                raise InputError(
+                    "E041", path=f"{folder}/train_stances.csv line {reader.line_num}", problem="bad stance"
+                )
             body_id = int(row["Body ID"])
             if body_id not in bodies:
-                raise InputError("E075", f"{folder}/train_stances.csv line {reader.line_num}: unknown body {body_id}")
+                raise InputError(
+                    "E041", path=f"{folder}/train_stances.csv line {reader.line_num}", problem=f"unknown body {body_id}"
+                )
             pairs.append(StancePair(headline=row["Headline"], body_id=body_id, stance=row["Stance"]))
     return Fnc1(pairs=pairs, bodies=bodies)
 
