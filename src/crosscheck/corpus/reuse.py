@@ -7,8 +7,9 @@ How an article is matched against the articles indexed before it (:meth:`ReuseIn
    A fingerprint serialises to bytes (:meth:`Fingerprint.to_bytes`), so an index can be rebuilt from the store
    without hashing any text again (:meth:`ReuseIndex.restore`).
 2. **Candidates**: each passage is looked up in a ``MinHashLSH`` over the passages of the indexed articles. A
-   candidate pair of passages starts an alignment of the two articles only when both passages carry enough content
-   words, neither is a furniture line, and neither is common to the corpus (see 5).
+   passage is looked up (and indexed) only when it carries enough content words and is not a furniture line. Two
+   articles are aligned when they share a candidate passage common to neither side's corpus (see 5), or several
+   common ones (syndicated text shares many; a disclaimer under hundreds of articles shares one).
 3. **Alignment** (:func:`align`): the two texts are aligned word by word (seed and extend over shared 4-word
    sequences, tolerant of substituted, inserted and deleted words), the aligned runs are mapped back to character
    offsets into each clean text, and each run is scored by the share of matching words (``difflib`` on the word
@@ -25,7 +26,7 @@ How an article is matched against the articles indexed before it (:meth:`ReuseIn
 Results do not depend on the order the articles were added (apart from what :meth:`ReuseIndex.add` can know at the
 time) or on how they were batched: :meth:`ReuseIndex.passages` and :meth:`ReuseIndex.all_passages` answer for the
 articles indexed so far as a whole. Thresholds and furniture patterns are data (``data/reuse.json``), each with a note
-on how it was tuned.
+on how it was tuned (or that it was not).
 """
 
 from __future__ import annotations

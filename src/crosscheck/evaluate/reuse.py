@@ -481,6 +481,7 @@ class KindScore:
     first_correct: int = 0
     near_duplicates: int = 0
     cases_found: int = 0
+    first_by_dates: dict[str, list[int]] = field(default_factory=dict)  # date style -> [correct, total]
 
     @property
     def precision(self) -> float:
@@ -524,6 +525,10 @@ class KindScore:
             "cases_found",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for style, (correct, total) in other.first_by_dates.items():
+            mine = self.first_by_dates.setdefault(style, [0, 0])
+            mine[0] += correct
+            mine[1] += total
 
 
 @dataclass
@@ -649,7 +654,11 @@ def score_world(world: World, index: ReuseIndex) -> dict[str, KindScore]:
         if found and case.expected_first is not None:
             s.cases_found += 1
             s.first_total += 1
-            s.first_correct += index.first(case.copy.id, case.source.id) == case.expected_first
+            right = index.first(case.copy.id, case.source.id) == case.expected_first
+            s.first_correct += right
+            tally = s.first_by_dates.setdefault(case.dates, [0, 0])
+            tally[0] += right
+            tally[1] += 1
             related = [r for r in index.related(case.copy.id) if r.other_article == case.source.id]
             s.near_duplicates += bool(related and related[0].near_duplicate)
     return scores
@@ -768,4 +777,10 @@ def reuse_command(
     )
     for line in format_table(result):
         click.echo(line)
+    styles = result.overall.first_by_dates
+    click.echo(
+        "first publisher, correct/found by dates: "
+        + ", ".join(f"{style} {styles[style][0]}/{styles[style][1]}" for style in sorted(styles))
+        + " (dated, fetched: the source; missing, tie: unknown)"
+    )
     click.echo(f"boilerplate-only false positives: {result.boilerplate_false_positives}")
