@@ -41,5 +41,8 @@ class ModelError(CrosscheckError):
     """A shipped model file that is missing or unreadable (E03x)."""
 
 
+# E060 (ModelError): a model file that quantises activations at run time (scores would depend on batch and CPU).
+
+
 class InputError(CrosscheckError):
     """Bad arguments to a reader or the CLI (E04x)."""
