@@ -123,20 +123,24 @@ def test_candidates_keep_a_long_unpunctuated_line() -> None:
     assert [doc.text[s:e] for s, e in candidate_sentences(doc, min_words=4, max_heading_words=25)] == [line]
 
 
+#: A golden score clears the threshold by this much, so no CPU or batch moves it across.
+MARGIN = 0.1
+
+
 def test_model_scores_claims_above_and_boilerplate_below_the_threshold() -> None:
     model = load_checkworthiness()
     threshold = float(model.config["threshold"])
     scores = score_sentences([GOVERNMENT, TASS, REPORTED, CTRL_ENTER, CORRECTION], model=model)
     assert scores.shape == (5,)
-    assert all(s >= threshold for s in scores[:3]), scores
-    assert all(s < threshold for s in scores[3:]), scores
+    assert all(s >= threshold + MARGIN for s in scores[:3]), scores
+    assert all(s < threshold - MARGIN for s in scores[3:]), scores
 
 
 def test_scores_do_not_depend_on_batching() -> None:
     texts = [GOVERNMENT, TASS, REPORTED, CTRL_ENTER, CORRECTION, "Kherson."]
     together = score_sentences(texts, batch_size=32)
     one_by_one = score_sentences(texts, batch_size=1)
-    assert together == pytest.approx(one_by_one, abs=0.03)
+    assert together.tolist() == one_by_one.tolist()
     assert score_sentences([]).shape == (0,)
 
 

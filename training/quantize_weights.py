@@ -1,155 +1,210 @@
-"""Weight-only int8 quantisation of an ONNX model: int8 weights with per-channel scales, computation in fp32.
+"""Weight-only int8 ONNX models: int8 weights on disk, every matrix product computed in fp32, batch-independent.
 
-Unlike onnxruntime's ``quantize_dynamic`` (which quantises activations at run time, so a row's result depends on
-the other rows of its batch and on whether the CPU has VNNI), this stores only the weights as int8:
+onnxruntime's dynamic quantisation (``quantize_dynamic``) stores int8 weights *and* quantises activations at run
+time: ``DynamicQuantizeLinear`` picks one scale for the whole input tensor (every sentence of a padded batch
+together), then ``MatMulInteger`` multiplies u8 activations by s8 weights. Two consequences for a shipped model:
 
-- a float initializer of 2 dims feeding ``MatMul`` (as its second input) or ``Gemm`` (as B) becomes an int8
-  initializer with one scale per output channel, and ``Cast`` to float then ``Mul`` by the scales rebuild the fp32
-  weight. Every input of those two nodes is a constant, so onnxruntime folds them into an fp32 weight when it loads
-  the model and the matrix products run in fp32. (A ``DequantizeLinear`` node is not used: onnxruntime 1.32 fuses
-  ``DequantizeLinear -> MatMul`` into ``MatMulNBits`` with ``accuracy_level`` 4, which quantises the activations
-  to int8 at run time unless the session sets ``session.qdq_matmulnbits_accuracy_level``.)
-- a float table read only by ``Gather`` on axis 0 (the word-piece embeddings) becomes an int8 table with one scale
-  per row; the model gathers the int8 rows and their scales and multiplies, so only the rows used are dequantised.
+- a sentence's scores depend on the other sentences of its batch (they share the activation scale);
+- the u8s8 kernels of x86-64 CPUs without VNNI can saturate their 16-bit intermediate sums, so the same input
+  scores differently on such CPUs (onnxruntime's ``session.x64quantprecision`` session option works around that, at
+  a cost in speed, but not around the first point).
 
-Scales are symmetric (zero point 0): ``scale = max |w| / 127`` over the channel, values rounded to nearest and
-clipped to [-127, 127]. Smaller tensors (biases, layer norms, position embeddings) stay fp32.
+:func:`weight_only` rewrites each ``DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul(scale)`` chain into
+``DequantizeLinear(int8 weight) -> MatMul`` on the fp32 activation: the file keeps the same int8 weights, scales and
+zero points (about a quarter of fp32's size), onnxruntime dequantises them once when it loads the model (constant
+folding), and no activation is ever quantised. The embedding tables stay as ``quantize_dynamic`` wrote them
+(a ``Gather`` of uint8 rows then ``DequantizeLinear``), which is already per token.
 
-    python -m training.quantize_weights model.fp32.onnx model.onnx
+:func:`matmul_pooling` rewrites masked sum pooling over the sequence, ``ReduceSum(hidden * mask, axis 1)``, as a
+batched ``MatMul`` of the transposed mask with the hidden states: onnxruntime reduces a middle axis in another order
+when the batch holds one text than when it holds several (the sums differ in the last bits), while a batched MatMul
+runs the same product for every text of the batch.
+
+    python -m training.quantize_weights src/crosscheck/models/*/model.onnx      # convert in place
+    python -m training.quantize_weights model.fp32.onnx --out model.onnx         # quantise an fp32 export
+
+Converting a model twice changes nothing; the same input always gives the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
-
-#: Tensors with fewer elements than this stay fp32 (the classifier head, small projections).
-MIN_ELEMENTS = 16_384
+#: Node types of dynamic (activation) quantisation; a weight-only model has none of them.
+ACTIVATION_QUANT_OPS = frozenset({"DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeMatMul"})
 
 
-def quantize_per_channel(weight: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric int8 values and float32 scales (one per index of ``axis``) of a 2-D float weight."""
-    reduce_axis = 1 - axis
-    peak = np.abs(weight).max(axis=reduce_axis)
-    scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
-    shape = [1, 1]
-    shape[axis] = -1
-    q = np.clip(np.rint(weight / scale.reshape(shape)), -127, 127).astype(np.int8)
-    return q, scale
+def weight_only(model: Any) -> Any:
+    """A copy of ``model`` (onnx.ModelProto) whose integer matrix products run in fp32 on dequantised weights."""
+    import onnx
+    from onnx import helper
 
-
-def quantize_weights(source: Path, target: Path, *, min_elements: int = MIN_ELEMENTS) -> dict[str, int]:
-    """Write ``target``: ``source`` with its large MatMul/Gemm weights and Gather tables stored as int8.
-
-    Returns counts: ``matmul`` and ``gather`` tensors quantised, ``bytes_before`` / ``bytes_after`` of initializers.
-    """
-    model = onnx.load(str(source))
+    model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
-    initializers = {t.name: t for t in graph.initializer}
-    consumers: dict[str, list[tuple[onnx.NodeProto, int]]] = defaultdict(list)
+    inits = {i.name: i for i in graph.initializer}
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[Any]] = defaultdict(list)
     for node in graph.node:
-        for position, name in enumerate(node.input):
-            consumers[name].append((node, position))
-    graph_outputs = {o.name for o in graph.output}
+        for name in node.input:
+            consumers[name].append(node)
 
-    def channel_axis(node: onnx.NodeProto, position: int) -> int | None:
-        """Output-channel axis of a weight used at ``position`` of ``node``, None if it cannot be quantised."""
-        if node.op_type == "MatMul" and position == 1:
-            return 1
-        if node.op_type == "Gemm" and position == 1:
-            trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
-            return 0 if trans_b else 1
-        return None
-
-    new_nodes_before: dict[int, list[onnx.NodeProto]] = defaultdict(list)  # node index -> nodes to insert before
-    node_index = {id(node): i for i, node in enumerate(graph.node)}
-    counts = {"matmul": 0, "gather": 0, "bytes_before": 0, "bytes_after": 0}
-    replaced: list[str] = []
-    for name, tensor in initializers.items():
-        if tensor.data_type != TensorProto.FLOAT or len(tensor.dims) != 2 or name in graph_outputs:
+    drop: set[int] = set()  # ids of nodes replaced
+    replacement: dict[int, list[Any]] = {}
+    for node in graph.node:
+        if node.op_type != "MatMulInteger":
             continue
-        weight = numpy_helper.to_array(tensor)
-        if weight.size < min_elements or not consumers[name]:
-            continue
-        uses = consumers[name]
-        axes = {channel_axis(node, position) for node, position in uses}
-        gather_only = all(
-            node.op_type == "Gather"
-            and position == 0
-            and next((a.i for a in node.attribute if a.name == "axis"), 0) == 0
-            for node, position in uses
+        a_q, b_q, _a_zp, b_zp = node.input
+        quantise = producer.get(a_q)
+        if quantise is None or quantise.op_type != "DynamicQuantizeLinear":
+            raise ValueError(f"{node.name}: input A does not come from DynamicQuantizeLinear")
+        if b_q not in inits or b_zp not in inits or len(inits[b_q].dims) != 2:
+            raise ValueError(f"{node.name}: input B is not a 2-D int8 initializer")
+        (cast,) = consumers[node.output[0]]
+        (rescale,) = consumers[cast.output[0]]
+        if cast.op_type != "Cast" or rescale.op_type != "Mul":
+            raise ValueError(f"{node.name}: expected Cast -> Mul after MatMulInteger")
+        scales_name = next(i for i in rescale.input if i != cast.output[0])
+        scales = producer[scales_name]
+        if scales.op_type != "Mul" or scales.input[0] != quantise.output[1] or scales.input[1] not in inits:
+            raise ValueError(f"{node.name}: expected Mul(activation scale, weight scale) as the output scale")
+        b_scale = scales.input[1]
+        weight = f"{b_q}_dequantized"
+        # MatMulInteger's B zero point and the output scale are per column of B, hence axis 1.
+        dequantise = helper.make_node(
+            "DequantizeLinear", [b_q, b_scale, b_zp], [weight], name=f"{node.name}_weight_dequant", axis=1
         )
-        if gather_only:
-            q, scale = quantize_per_channel(weight, 0)
-            graph.initializer.extend(
-                [numpy_helper.from_array(q, f"{name}_int8"), numpy_helper.from_array(scale, f"{name}_scale")]
-            )
-            for k, (node, _position) in enumerate(uses):
-                stem = f"{name}_gather{k}"
-                indices = node.input[1]
-                out = node.output[0]
-                inserted = [
-                    helper.make_node("Gather", [f"{name}_int8", indices], [f"{stem}_q"], axis=0),
-                    helper.make_node("Cast", [f"{stem}_q"], [f"{stem}_qf"], to=TensorProto.FLOAT),
-                    helper.make_node("Gather", [f"{name}_scale", indices], [f"{stem}_s"], axis=0),
-                    helper.make_node("Unsqueeze", [f"{stem}_s", f"{stem}_axes"], [f"{stem}_s1"]),
-                ]
-                graph.initializer.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), f"{stem}_axes"))
-                # The original Gather becomes the Mul that rebuilds the fp32 rows, under the same output name.
-                node.op_type = "Mul"
-                del node.input[:]
-                node.input.extend([f"{stem}_qf", f"{stem}_s1"])
-                del node.attribute[:]
-                node.output[0] = out
-                new_nodes_before[node_index[id(node)]].extend(inserted)
-            counts["gather"] += 1
-        elif len(axes) == 1 and None not in axes:
-            (axis,) = axes
-            assert axis is not None
-            q, scale = quantize_per_channel(weight, axis)
-            broadcast = scale.reshape((1, -1) if axis == 1 else (-1, 1))
-            graph.initializer.extend(
-                [numpy_helper.from_array(q, f"{name}_int8"), numpy_helper.from_array(broadcast, f"{name}_scale")]
-            )
-            first = min(node_index[id(node)] for node, _ in uses)
-            new_nodes_before[first].extend(
-                [
-                    helper.make_node("Cast", [f"{name}_int8"], [f"{name}_intf"], to=TensorProto.FLOAT),
-                    helper.make_node("Mul", [f"{name}_intf", f"{name}_scale"], [name]),
-                ]
-            )
-            counts["matmul"] += 1
-        else:
-            continue
-        counts["bytes_before"] += weight.nbytes
-        counts["bytes_after"] += q.nbytes + scale.nbytes
-        replaced.append(name)
-    kept = [t for t in graph.initializer if t.name not in set(replaced)]
+        matmul = helper.make_node("MatMul", [quantise.input[0], weight], [rescale.output[0]], name=f"{node.name}_fp32")
+        replacement[id(node)] = [dequantise, matmul]
+        drop.update({id(cast), id(rescale), id(scales)})
+
+    nodes = []
+    for node in graph.node:
+        if id(node) in replacement:
+            nodes.extend(replacement[id(node)])
+        elif id(node) not in drop:
+            nodes.append(node)
+    used = {name for node in nodes for name in node.input}
+    nodes = [n for n in nodes if n.op_type != "DynamicQuantizeLinear" or any(o in used for o in n.output)]
+    used = {name for node in nodes for name in node.input} | {o.name for o in graph.output}
+    del graph.node[:]
+    graph.node.extend(nodes)
+    kept = [i for i in graph.initializer if i.name in used]
     del graph.initializer[:]
     graph.initializer.extend(kept)
-    nodes = list(graph.node)
-    del graph.node[:]
-    for i, node in enumerate(nodes):
-        graph.node.extend(new_nodes_before.get(i, []))
-        graph.node.append(node)
+    left = sorted({n.op_type for n in graph.node} & ACTIVATION_QUANT_OPS)
+    if left:
+        raise ValueError(f"activation quantisation left in the graph: {left}")
     onnx.checker.check_model(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(target))
-    return counts
+    return model
+
+
+def matmul_pooling(model: Any) -> Any:
+    """A copy of ``model`` whose masked sum pooling over axis 1 (``ReduceSum(x * w)``, w of shape [B, S, 1]) is a
+    batched ``MatMul(Transpose(w), x)``: each text's sum is then computed the same way whatever the batch size."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    shapes = {}
+    for info in onnx.shape_inference.infer_shapes(model).graph.value_info:
+        shapes[info.name] = [d.dim_value if d.HasField("dim_value") else None for d in info.type.tensor_type.shape.dim]
+    constants = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.attribute[0].name == "value":
+            constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    producer = {out: node for node in graph.node for out in node.output}
+
+    nodes = []
+    for node in graph.node:
+        if node.op_type != "ReduceSum" or len(node.input) < 2:
+            nodes.append(node)
+            continue
+        keepdims = next((a.i for a in node.attribute if a.name == "keepdims"), 1)
+        mul = producer.get(node.input[0])
+        axes = constants.get(node.input[1])
+        if keepdims != 0 or axes is None or axes.tolist() != [1] or mul is None:
+            nodes.append(node)
+            continue
+        operands = [(shapes.get(name), name) for name in mul.input]
+        weights = [name for shape, name in operands if shape is not None and len(shape) == 3 and shape[2] == 1]
+        values = [name for shape, name in operands if shape is not None and len(shape) == 3 and shape[2] != 1]
+        if mul.op_type != "Mul" or len(weights) != 1 or len(values) != 1:
+            nodes.append(node)
+            continue
+        squeeze_axes = f"{node.name}_squeeze_axes"
+        graph.initializer.append(numpy_helper.from_array(np.array([1], dtype=np.int64), squeeze_axes))
+        nodes += [
+            helper.make_node("Transpose", [weights[0]], [f"{node.name}_wT"], name=f"{node.name}_wT", perm=[0, 2, 1]),
+            helper.make_node("MatMul", [f"{node.name}_wT", values[0]], [f"{node.name}_mm"], name=f"{node.name}_mm"),
+            helper.make_node("Squeeze", [f"{node.name}_mm", squeeze_axes], list(node.output), name=f"{node.name}_sq"),
+        ]
+    del graph.node[:]
+    graph.node.extend(_live(nodes, {o.name for o in graph.output}))
+    used = {name for node in graph.node for name in node.input}
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    onnx.checker.check_model(model)
+    return model
+
+
+def _live(nodes: list[Any], outputs: set[str]) -> list[Any]:
+    """The nodes that some graph output depends on, in their order."""
+    needed = set(outputs)
+    keep = []
+    for node in reversed(nodes):
+        if any(o in needed for o in node.output):
+            keep.append(node)
+            needed.update(node.input)
+    return keep[::-1]
+
+
+def convert(model: Any) -> Any:
+    """Both rewrites: int8 weights, fp32 products (:func:`weight_only`); pooling as MatMul (:func:`matmul_pooling`)."""
+    return matmul_pooling(weight_only(model))
+
+
+def convert_file(source: Path, target: Path | None = None) -> Path:
+    """Rewrite a dynamically quantised model file with :func:`convert` (in place unless ``target`` is given)."""
+    import onnx
+
+    target = target or source
+    converted = convert(onnx.load(str(source)))
+    onnx.save(converted, str(target))
+    return target
+
+
+def quantize_weights(fp32: Path, target: Path) -> Path:
+    """Quantise an fp32 ONNX export to weight-only int8 (per-channel symmetric int8 weights, fp32 compute)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dynamic = Path(tmp) / "dynamic.onnx"
+        quantize_dynamic(str(fp32), str(dynamic), weight_type=QuantType.QInt8, per_channel=True)
+        return convert_file(dynamic, target)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("source", type=Path)
-    parser.add_argument("target", type=Path)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", type=Path, nargs="+", help="dynamically quantised (or fp32, with --out) models")
+    parser.add_argument("--out", type=Path, help="quantise one fp32 model to this path instead of converting")
     args = parser.parse_args()
-    counts = quantize_weights(args.source, args.target)
-    print(counts)
+    if args.out is not None:
+        if len(args.models) != 1:
+            parser.error("--out takes exactly one fp32 model")
+        quantize_weights(args.models[0], args.out)
+        print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+        return
+    for path in args.models:
+        before = path.stat().st_size
+        convert_file(path)
+        print(f"{path}: {before / 1e6:.1f} MB -> {path.stat().st_size / 1e6:.1f} MB, no activation quantisation")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,11 @@ _TABLE: tuple[tuple[str, str], ...] = (
     ("E049", "give a claim to check, or --claims FILE"),
     ("E050", "{problems} (every other input was read; the skipped lines above say why)"),
     ("E051", "{problems} (every other input was read; the skipped lines above say why)"),
+    (
+        "E060",
+        "model file {path} quantises activations at run time ({ops}), so its scores would depend on the batch and "
+        "the CPU; convert it with 'python -m training.quantize_weights'",
+    ),
     ("E090", "{path}: no claims found ({problem})"),
     ("E100", "bad parameter '{name}': {problem}"),  # a query, path or body parameter the API cannot use
     ("E101", "no {what} '{key}'{hint}"),  # a cluster, story, outlet or page that does not exist
@@ -113,6 +118,9 @@ class StoreError(CrosscheckError):
 
 class ModelError(CrosscheckError):
     """A shipped model file that is missing or unreadable (E03x)."""
+
+
+# E060 (ModelError): a model file that quantises activations at run time (scores would depend on batch and CPU).
 
 
 class InputError(CrosscheckError):

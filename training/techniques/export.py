@@ -1,7 +1,8 @@
-"""Export the trained techniques models to int8 ONNX, tune their decoding on PTC dev, print the dev figures.
+"""Export the techniques models to ONNX with int8 weights, tune their decoding on PTC dev, print the dev figures.
 
-1. ``techniques-si`` (token tagger) and ``techniques-tc`` (span classifier) -> ONNX -> int8 (dynamic, per channel).
-2. With the shipped int8 models and the library's decoding: the SI decoding options (seed threshold, grow threshold,
+1. ``techniques-si`` (token tagger) and ``techniques-tc`` (span classifier) -> ONNX -> int8 weights (per channel,
+   computed in fp32: ``training.quantize_weights``).
+2. With the shipped models and the library's decoding: the SI decoding options (seed threshold, grow threshold,
    gap merging, minimum length, peak words) are chosen on dev (coordinate search for SI F1); the TC stacker, a logistic
    regression over the encoder's log-probabilities and the span features, is fitted on train (C chosen on dev);
    the classifier's run-time token limit is chosen on dev (the shortest within 0.005 of the best micro-F1).
@@ -9,6 +10,7 @@
    reproduces).
 
     python -m training.techniques.export --si training/runs/si/best.pt --tc training/runs/tc/best.pt
+    python -m training.techniques.export --skip-export    # re-tune the shipped models on dev (no torch needed)
 """
 
 from __future__ import annotations
@@ -20,9 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.linear_model import LogisticRegression
-from transformers import AutoModel
 
 from crosscheck.analyze.technique_decode import DecodeOptions
 from crosscheck.analyze.technique_features import FEATURE_NAMES, context_bounds, span_features
@@ -32,11 +32,14 @@ from crosscheck.evaluate.techniques import classify_spans, label_spans, line_bou
 from crosscheck.models.runtime import MODELS_DIR, load_onnx_model
 from training.common import export_onnx_int8, minilm_dir
 from training.techniques.data import Split, load_split, tokenizer_json
-from training.techniques.train_si import MAX_LEN, Tagger
-from training.techniques.train_tc import N_FEATS, SpanClassifier
 
 
 def export_si(checkpoint: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    from training.techniques.train_si import MAX_LEN, Tagger
+
     model = Tagger(AutoModel.from_pretrained(str(minilm_dir())))
     model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
     ids = torch.ones((2, 16), dtype=torch.long)
@@ -58,6 +61,12 @@ def export_si(checkpoint: Path, out: Path) -> None:
 
 
 def export_tc(checkpoint: Path, out: Path, prior: list[int]) -> None:
+    import torch
+    from transformers import AutoModel
+
+    from training.techniques.train_si import MAX_LEN
+    from training.techniques.train_tc import N_FEATS, SpanClassifier
+
     model = SpanClassifier(AutoModel.from_pretrained(str(minilm_dir())))
     model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
     ids = torch.ones((2, 16), dtype=torch.long)
@@ -101,15 +110,22 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
     parser.add_argument("--skip-export", action="store_true", help="Only re-tune and re-score the exported models.")
     args = parser.parse_args()
-    torch.set_num_threads(2)
     si_dir, tc_dir = args.out / "techniques-si", args.out / "techniques-tc"
     train, dev = load_split("train"), load_split("dev")
     counts = Counter(s.technique for s in train.spans)
     if not args.skip_export:
+        import torch
+
+        torch.set_num_threads(2)
         export_si(args.si, si_dir)
         export_tc(args.tc, tc_dir, [counts[t] for t in TECHNIQUES])
+    # The classifier is re-tuned from the token limit it was trained with (the tagger's); a re-tune also starts its
+    # decoding search from the decoding shipped so far.
+    si_config = json.loads((si_dir / "config.json").read_text())
+    max_len = int(si_config["max_length"])
+    previous = dict(si_config.get("decode") or {})
     update_config(si_dir, decode={})
-    update_config(tc_dir, stacker=None, max_length=MAX_LEN)
+    update_config(tc_dir, stacker=None, max_length=max_len)
     model = TechniqueModel(si_model=str(si_dir), tc_model=str(tc_dir))
 
     # SI: tag once, choose the decoding on dev.
@@ -129,10 +145,16 @@ def main() -> None:
         return si_scores(pred, dev.spans).f1, pred
 
     plain = max((score(DecodeOptions(threshold=t, low=t))[0], t) for t in np.arange(0.1, 0.61, 0.05))
-    print(f"int8 SI F1 with the training script's decoding (threshold sweep): {plain[0]:.4f} at {plain[1]:.2f}")
-    # Coordinate search from the plain threshold: grow threshold, then gap merging, then minimum length.
+    print(f"SI F1 with the training script's decoding (threshold sweep): {plain[0]:.4f} at {plain[1]:.2f}")
+    # Coordinate search from the plain threshold (or the decoding shipped so far, when that is better on dev): grow
+    # threshold, peak words, gap merging, minimum length, then the seed threshold again.
     best_opts = DecodeOptions(threshold=round(float(plain[1]), 2), low=round(float(plain[1]), 2))
     best_f1 = plain[0]
+    if previous:
+        previous_f1, _ = score(DecodeOptions(**previous))
+        print(f"SI F1 with the decoding shipped so far {previous}: {previous_f1:.4f}")
+        if previous_f1 > best_f1:
+            best_f1, best_opts = previous_f1, DecodeOptions(**previous)
     grids = {
         "low": [round(best_opts.threshold - d, 2) for d in (0.05, 0.1, 0.15, 0.2)],
         "peak_ratio": [5.0, 10.0, 20.0],
@@ -172,7 +194,7 @@ def main() -> None:
 
     x_train, x_dev = tc_inputs(train), tc_inputs(dev)
     plain_tc = tc_micro_f1(label_spans(dev.spans, x_dev[:, : len(TECHNIQUES)], TECHNIQUES), dev.spans)
-    print(f"int8 TC micro-F1 of the encoder alone: {plain_tc:.4f}")
+    print(f"TC micro-F1 of the encoder alone: {plain_tc:.4f}")
     y_train = [TECHNIQUES.index(s.technique) for s in train.spans]
     best_tc, best_lr = -1.0, None
     for c in (0.01, 0.03, 0.1, 0.3, 1.0):
@@ -196,8 +218,7 @@ def main() -> None:
         model.tc.config["max_length"] = max_length
         by_length[max_length] = tc_micro_f1(classify_spans(model, dev.articles, dev.spans), dev.spans)
         print(f"TC max_length {max_length}: dev micro-F1 {by_length[max_length]:.4f}")
-    # int8 activations are quantised per batch, so dev F1 moves by about +-0.005 with batching: take the shortest
-    # limit within 0.005 of the best (it is the fastest).
+    # Take the shortest limit within 0.005 of the best (it is the fastest).
     best_len = min(k for k, v in by_length.items() if v >= max(by_length.values()) - 0.005)
     update_config(tc_dir, max_length=best_len)
 
@@ -210,7 +231,7 @@ def main() -> None:
     tc = tc_micro_f1(classify_spans(model, dev.articles, dev.spans), dev.spans)
     t0 = time.time()
     model.tag(texts, [line_bounds(t) for t in texts])
-    print(f"int8 tagger: {n_lines / (time.time() - t0):.0f} lines/s (onnxruntime default threads)")
+    print(f"tagger: {n_lines / (time.time() - t0):.0f} lines/s (onnxruntime default threads)")
     sizes = {d.name: round(sum(f.stat().st_size for f in d.iterdir()) / 1e6, 1) for d in (si_dir, tc_dir)}
     print(
         f"DEV SI P {si.precision:.4f} R {si.recall:.4f} F1 {si.f1:.4f} ({si.n_pred} predicted, {si.n_gold} gold spans)"

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
     from spacy.tokens import Span as SpacySpan
 
-#: Sentences are scored in batches of this many, after sorting by length so a batch pads little.
+#: Sentences are scored in batches of at most this many (texts of the same token length, unpadded).
 DEFAULT_BATCH_SIZE = 32
 
 
@@ -49,16 +49,12 @@ def score_sentences(
 ) -> np.ndarray:
     """Check-worthiness probability of each text (float32 array in input order).
 
-    Texts are sorted by length and scored in batches so each batch is padded only to its own longest text.
+    Texts are scored in unpadded batches of the same token length (:meth:`OnnxModel.batches`), so a text's score is
+    the one it gets alone, whatever else is scored with it.
     """
     model = model or load_checkworthiness()
     scores = np.zeros(len(texts), dtype=np.float32)
-    if not texts:
-        return scores
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    for begin in range(0, len(order), batch_size):
-        batch = order[begin : begin + batch_size]
-        feeds, _ = model.encode([texts[i] for i in batch])
+    for batch, feeds, _ in model.batches(texts, batch_size=batch_size):
         (logits,) = model.run(feeds)[:1]
         scores[batch] = _softmax_positive(np.asarray(logits, dtype=np.float32))
     return scores

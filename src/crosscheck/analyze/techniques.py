@@ -119,11 +119,9 @@ class TechniqueModel:
             for s, e in sents:
                 s, e = strip_bounds(text, s, e)
                 items.extend((i, a, b) for a, b in split_long(text, s, e))
-        order = sorted(range(len(items)), key=lambda k: items[k][2] - items[k][1])
         words: list[list[tuple[int, int, float]]] = [[] for _ in items]
-        for b in range(0, len(order), self.batch_size):
-            chunk = order[b : b + self.batch_size]
-            feeds, encodings = self.si.encode([texts[items[k][0]][items[k][1] : items[k][2]] for k in chunk])
+        pieces = [texts[i][a:b] for i, a, b in items]
+        for chunk, feeds, encodings in self.si.batches(pieces, batch_size=self.batch_size):
             probs = 1.0 / (1.0 + np.exp(-self.si.run(feeds)[0][..., 0]))
             for row, k, enc in zip(probs, chunk, encodings, strict=True):
                 _, start, _ = items[k]
@@ -153,17 +151,17 @@ class TechniqueModel:
     def classify(self, items: Sequence[tuple[str, int, int, int, int]]) -> np.ndarray:
         """Technique probabilities for (article text, start, end, context start, context end) items."""
         out = np.zeros((len(items), len(self.labels)), dtype=np.float32)
-        order = sorted(range(len(items)), key=lambda k: items[k][4] - items[k][3])
-        for b in range(0, len(order), self.batch_size):
-            chunk = order[b : b + self.batch_size]
-            spans = [items[k][0][items[k][1] : items[k][2]] for k in chunk]
-            contexts = [items[k][0][items[k][3] : items[k][4]] for k in chunk]
-            feeds, _ = self.tc.encode(spans, contexts)
+        spans = [text[start:end] for text, start, end, _, _ in items]
+        contexts = [text[start:end] for text, _, _, start, end in items]
+        for chunk, feeds, _ in self.tc.batches(spans, contexts, batch_size=self.batch_size):
             features = np.stack([span_features(*items[k]) for k in chunk])
             feeds["features"] = features
             logits = _log_softmax(self.tc.run(feeds)[0])
             if self.stack_coef is not None and self.stack_intercept is not None:
-                logits = np.hstack([logits, features]) @ self.stack_coef.T + self.stack_intercept
+                # Products summed along each row: a BLAS matrix product adds in another order for one row than for
+                # several, and a span's probabilities must not depend on the spans classified with it.
+                inputs = np.hstack([logits, features])
+                logits = (inputs[:, None, :] * self.stack_coef[None, :, :]).sum(axis=2) + self.stack_intercept
             out[chunk] = np.exp(_log_softmax(logits))
         return out
 
