@@ -229,4 +229,4 @@ def test_examples_alone_and_inside_a_mixed_batch_get_the_same_techniques_and_cla
         assert alone[name].techniques and alone[name].claims
         assert inside[name].techniques == alone[name].techniques, name
         assert inside[name].claims == alone[name].claims, name
-        assert inside[name].extra["profile"] == alone[name].extra["profile"], name
+        assert inside[name].layers["technique_profile"] == alone[name].layers["technique_profile"], name
