@@ -216,9 +216,10 @@ def relate(
 
 def default_stance() -> StanceFn | None:
     """The shipped stance model's probabilities, or None when it is not installed."""
-    try:
-        from .stance import predict_stance
-    except ImportError:  # pragma: no cover - the stance model ships with Crosscheck
+    from ..models.runtime import MODELS_DIR
+    from .stance import predict_stance
+
+    if not (MODELS_DIR / "stance" / "model.onnx").exists():
         return None
     return predict_stance
 
