@@ -288,7 +288,7 @@ def stance_command(data_dir: Path | None, split: str, model: str) -> None:
     """FNC-1 relative score, macro-F1, per-class F1 and confusion of the stance model on a held-out claim split."""
     folder = data_dir or fnc_dir()
     if not (folder / "train_stances.csv").exists():
-        raise click.ClickException(f"{folder}/train_stances.csv not found; pass --data or set CROSSCHECK_DATASETS")
+        raise InputError("E047", path=folder / "train_stances.csv", hint="pass --data or set CROSSCHECK_DATASETS")
     data = read_fnc1(folder)
     splits = split_pairs(data)
     pairs = splits[split]
