@@ -7,9 +7,9 @@ import pytest
 from conftest import datasets_or_skip
 from crosscheck.evaluate.stance import fnc_score, read_fnc1, score_stances, split_pairs
 
-#: Floors on every 4th pair of the held-out split (the figures measured there, less a margin; see docs/evaluation.md).
-FLOOR_RELATIVE = 0.0
-FLOOR_MACRO_F1 = 0.0
+#: Floors on every 8th pair of the held-out split (the figures measured there, less a margin; see docs/evaluation.md).
+FLOOR_RELATIVE = 0.81
+FLOOR_MACRO_F1 = 0.55
 
 
 def test_the_weighted_score_follows_the_organisers_rules() -> None:
@@ -45,7 +45,7 @@ def test_stance_gate() -> None:
     from crosscheck.evaluate.stance import evaluate_model
 
     data = read_fnc1(datasets_or_skip("fnc-1") / "data")
-    sample = split_pairs(data)["test"][::4]
+    sample = split_pairs(data)["test"][::8]
     scores = evaluate_model(sample, data)
     assert scores.relative_score >= FLOOR_RELATIVE, scores.to_dict()
     assert scores.macro_f1 >= FLOOR_MACRO_F1, scores.to_dict()

@@ -145,7 +145,9 @@ def check_claims(
     answers = []
     for q, claim in enumerate(claims):
         read = read_claim(claim)
-        query_places = {str(p["canonical"]) for p in read["places"]}
+        # The claim's most specific places decide: "around Kharkiv" rules out articles naming only Ukraine.
+        specific = [p for p in read["places"] if p.get("kind") not in (None, "country")]
+        query_places = {str(p["canonical"]) for p in (specific or read["places"])}
         hits = [
             (claim_ids[int(r)], float(s))
             for s, r in zip(sims[q], rows[q], strict=True)
