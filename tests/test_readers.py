@@ -898,3 +898,17 @@ def test_url_failures_are_skipped_with_the_cause(readers_server: str) -> None:
     assert got[4][0] == errors.SKIP_UNKNOWN_FORMAT and "PNG image" in got[4][1]
     assert got[5][0] == errors.SKIP_FETCH and got[5][1].startswith("cannot connect:")
     assert "refused" in got[5][1].lower()
+
+
+def test_a_file_of_records_with_none_is_one_skip_not_silence(tmp_path: Path) -> None:
+    crawl = tmp_path / "crawl.warc.gz"  # a warcinfo record, then only a 404 and an image: no page
+    write_warc(crawl, [p for p in _two_pages() if not p[3].startswith("text/html; charset")][:2])
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n\n   \n", encoding="utf-8")
+    header = tmp_path / "header.csv"
+    header.write_text("url,text\n\n", encoding="utf-8")
+    items = read(crawl, blank, header)
+    assert [(type(i).__name__, i.origin) for i in items] == [("Skipped", str(p)) for p in (crawl, blank, header)]
+    assert all(isinstance(i, Skipped) and i.code == errors.SKIP_EMPTY for i in items)
+    assert "no page records" in skipped(items)[0].reason and "only blank lines" in skipped(items)[1].reason
+    assert "no data rows" in skipped(items)[2].reason
