@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..store import Store
-from .link import LinkOptions, LinkSummary, link_store
+from .link import Embedder, LinkOptions, LinkSummary, link_store
 
 
 @dataclass
@@ -20,11 +20,18 @@ class CorpusSummary:
 
 
 def link_corpus(
-    store: Store, *, options: LinkOptions | None = None, progress: Callable[[int], None] | None = None
+    store: Store,
+    *,
+    options: LinkOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+    embedder: Embedder | None = None,
 ) -> CorpusSummary:
-    """Link claims, then place new articles in stories and find passages they share with stored articles."""
+    """Link claims, then place new articles in stories and find passages they share with stored articles.
+
+    ``embedder``: how claims without a vector are embedded (default: in this process; see ``runners.ray``).
+    """
     summary = CorpusSummary()
-    summary.links = link_store(store, options=options, progress=progress)
+    summary.links = link_store(store, options=options, progress=progress, embedder=embedder)
     return summary
 
 

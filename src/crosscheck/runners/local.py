@@ -2,6 +2,10 @@
 
 Selecting the articles, the per-article function and saving come from :mod:`.base` (the runner contract); this
 module only decides where :func:`~.base.analyze_articles` runs.
+
+Each batch is saved in one transaction as soon as it is back, in order. A worker process that dies (killed, out of
+memory) loses the batches in flight, none of which was saved: the run stops with :class:`RunnerError` (E114) saying
+how many articles were saved, and the same command run again analyses the rest.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import os
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from ..analyze.pipeline import validate_stages
+from ..errors import RunnerError
 from ..store import Store
 from .base import BATCH_SIZE, DEFAULT_STAGES, Outcome, analyze_articles, batches, due, save_outcomes
 
@@ -62,12 +68,16 @@ def analyze_store(
             finish(analyze_articles(batch, stages))
         return done
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
-        pending: deque[Future[list[Outcome]]] = deque()
-        for batch in batches(store, ids, batch_size):
-            pending.append(pool.submit(analyze_articles, batch, stages))
-            if len(pending) >= workers * 2:
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
+            pending: deque[Future[list[Outcome]]] = deque()
+            for batch in batches(store, ids, batch_size):
+                pending.append(pool.submit(analyze_articles, batch, stages))
+                if len(pending) >= workers * 2:
+                    finish(pending.popleft().result())
+            while pending:
                 finish(pending.popleft().result())
-        while pending:
-            finish(pending.popleft().result())
+    except BrokenProcessPool as exc:
+        reason = "killed by a signal or out of memory"
+        raise RunnerError("E114", reason=reason, saved=done, left=len(ids) - done) from exc
     return done
