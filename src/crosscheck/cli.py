@@ -18,7 +18,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _Group(click.Group):
-    """Shows library errors as clean messages with a non-zero exit, never as tracebacks."""
+    """Shows library errors as clean messages with a non-zero exit, never as tracebacks; makes what a command writes
+    to a terminal safe to show (article text can hold escape sequences and bidi overrides: see ``render``)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from .render import TerminalWriter
+
+        streams = {"stdout": sys.stdout, "stderr": sys.stderr}
+        writers = {
+            name: TerminalWriter(stream, carriage_return=name == "stderr")
+            for name, stream in streams.items()
+            if stream is not None and stream.isatty()
+        }
+        for name, writer in writers.items():
+            setattr(sys, name, writer)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            for name, writer in writers.items():
+                writer.finish()
+                setattr(sys, name, streams[name])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
