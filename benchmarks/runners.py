@@ -6,7 +6,9 @@ and whether every configuration leaves the same export.
 The corpus: the bundled examples with their paragraphs shuffled (seeded) and a distinct dispatch line each, ingested
 once into a base store; each configuration analyses its own copy of that store with every built-in stage (``--stages``
 to change), in a fresh process, and exports it. Configurations: the local runner with 1 and 2 worker processes, the
-Ray runner on a local Ray instance with 1 and 2 CPUs.
+Ray runner on a local Ray instance with 1 and 2 CPUs. Every configuration runs onnxruntime on one thread per worker
+(the pool's and Ray's workers do so anyway; the one-worker local run is given ``CROSSCHECK_THREADS=1``), so N workers
+use N cores and the speed-ups compare like with like.
 
 Figures per configuration: wall seconds of the whole ``analyze`` call (Ray's start included), the CPU seconds of the
 process tree (driver, pool workers or Ray's daemons and workers, sampled from /proc twice a second), articles per
@@ -18,6 +20,7 @@ for Ray also the seconds ``ray.init`` took. On a shared machine the CPU seconds 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -204,7 +207,8 @@ def main() -> None:
             str(work / f"{config}.jsonl"),
         ]
         command += ["--stages", ",".join(stages)]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        child_env = dict(os.environ, CROSSCHECK_THREADS="1")
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=child_env)
         if done.returncode != 0:
             sys.exit(f"{config} failed:\n{done.stderr[-4000:]}")
         result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -217,7 +221,9 @@ def main() -> None:
         r["articles_per_s"] = r["articles"] / r["wall_s"]
         r["articles_per_cpu_s"] = r["articles"] / r["cpu_s"]
         r["speedup"] = reference["wall_s"] / r["wall_s"]
-        r["identical_export"] = (work / f"{r['config']}.jsonl").read_bytes() == expected
+        exported = (work / f"{r['config']}.jsonl").read_bytes()
+        r["identical_export"] = exported == expected
+        r["export_sha256"] = hashlib.sha256(exported).hexdigest()
     print(
         f"\n{'config':8} {'art/s':>6} {'speed-up':>8} {'wall s':>7} {'CPU s':>7} {'art/CPU s':>9} {'first':>6} "
         f"{'ray.init':>8} {'peak MB':>8} {'load':>10} same-export"

@@ -2,7 +2,8 @@
 
 The flow, one streaming Ray Data pipeline per run:
 
-1. the ids of the articles due (:func:`~.base.due`) become a dataset;
+1. the ids of the articles due (:func:`~.base.due`) are cut into batches as the local runner cuts them, and the
+   batches become a dataset, one row each;
 2. a reader on the driver's machine fetches each batch of articles from the store file (:func:`~.base.batches`):
    SQLite is read where the file is, never over a network file system;
 3. ``map_batches`` over a pool of stateful workers, one per CPU, runs :func:`~.base.analyze_articles`, the very
@@ -89,19 +90,19 @@ def _unpack(column: Any) -> list[Any]:
 
 
 class _ReadArticles:
-    """Ray Data worker on the driver's machine: fetches batches of due articles from the store file (a connection
-    per thread: Ray may call a worker from another thread than the one that built it)."""
+    """Ray Data worker on the driver's machine: fetches batches of due articles from the store file
+    (:func:`~.base.batches`; a connection per thread, as Ray may call a worker from another thread than the one
+    that built it)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.local = threading.local()
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         store = getattr(self.local, "store", None)
         if store is None:
             store = self.local.store = open_store(self.path, create=False)
-        ids = [str(i) for i in batch["id"]]
-        return {"item": _pack([a for chunk in batches(store, ids, size=len(ids) or 1) for a in chunk])}
+        return {"item": _pack([next(batches(store, ids, size=len(ids)), []) for ids in _unpack(rows["item"])])}
 
 
 class _EmbedClaims:
@@ -114,10 +115,10 @@ class _EmbedClaims:
         os.environ["CROSSCHECK_THREADS"] = "1"
         self.model = load_encoder()
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from ..corpus.link import embed_claims
 
-        return {"item": _pack(embed_claims(_unpack(batch["item"]), self.model))}
+        return {"item": _pack([embed_claims(claims, self.model) for claims in _unpack(rows["item"])])}
 
 
 class _AnalyzeArticles:
@@ -128,48 +129,46 @@ class _AnalyzeArticles:
         self.stages = list(stages)
         load_pipeline(self.stages)
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {"item": _pack(analyze_articles(_unpack(batch["item"]), self.stages))}
+    def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"item": _pack([analyze_articles(articles, self.stages) for articles in _unpack(rows["item"])])}
 
 
 def map_on_ray(
-    ray: Any,
-    rows: Sequence[Any],
-    workers: Sequence[tuple[type, dict[str, Any], bool]],
-    *,
-    batch_size: int,
+    ray: Any, items: Sequence[Any], workers: Sequence[tuple[type, dict[str, Any], bool]], *, batch_size: int
 ) -> Iterator[list[Any]]:
-    """Stream ``rows`` through Ray Data workers and yield the results in batches of ``batch_size``, in input order.
+    """Stream ``items`` through Ray Data workers in batches of ``batch_size`` and yield each batch's results, in order.
 
-    ``workers``: (callable class, its keyword arguments, pinned), applied in turn with ``map_batches``; a pinned one
-    runs as one worker on the driver's machine with no CPU reserved (reading the store), the others as a pool of one
-    worker per CPU of the cluster (at most one per batch). Each worker gets and returns a column ``item`` of pickles
-    (a pinned first one gets ``rows`` as a column ``id`` instead).
+    The batches are cut here, the local runner's way (the first ``batch_size`` items, the next ...), and each is one
+    row of the dataset that every worker maps whole, so a batch holds the same items on Ray as on local processes.
+    ``workers``: (callable class, its keyword arguments, pinned), applied in turn with ``map_batches``, each given and
+    giving a column ``item`` of pickled batches; a pinned one runs as one worker on the driver's machine with no CPU
+    reserved (reading the store), the others as a pool of one worker per CPU of the cluster (at most one per batch).
     """
     from ray.data import ActorPoolStrategy, DataContext
 
+    chunks = [list(items[i : i + batch_size]) for i in range(0, len(items), batch_size)]
     context = DataContext.get_current()
     saved = (context.execution_options.preserve_order, context.enable_progress_bars)
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     # One worker per CPU, but no more than there are batches: each worker loads the models once, when it starts.
-    pool = max(1, min(int(ray.cluster_resources().get("CPU", 1)), -(-len(rows) // batch_size)))
+    pool = max(1, min(int(ray.cluster_resources().get("CPU", 1)), len(chunks)))
     here = {"ray.io/node-id": ray.get_runtime_context().get_node_id()}
     try:
-        first = [{"id": row} for row in rows] if workers[0][2] else [{"item": pickle.dumps(row)} for row in rows]
-        dataset = ray.data.from_items(first, override_num_blocks=max(pool, min(len(rows) // batch_size, 4 * pool)))
+        rows = [{"item": pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)} for chunk in chunks]
+        dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 4 * pool)))
         for cls, kwargs, pinned in workers:
             dataset = dataset.map_batches(
                 cls,
                 fn_constructor_kwargs=kwargs,
-                batch_size=batch_size,
+                batch_size=1,
                 compute=ActorPoolStrategy(size=1 if pinned else pool),
                 num_cpus=0 if pinned else 1,
                 label_selector=here if pinned else None,
             )
-        for batch in dataset.iter_batches(batch_size=batch_size, batch_format="numpy"):
-            yield _unpack(batch["item"])
+        for row in dataset.iter_batches(batch_size=1, batch_format="numpy"):
+            yield from _unpack(row["item"])
     finally:
         context.execution_options.preserve_order, context.enable_progress_bars = saved
 
