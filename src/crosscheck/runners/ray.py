@@ -157,7 +157,8 @@ def map_on_ray(
     here = {"ray.io/node-id": ray.get_runtime_context().get_node_id()}
     try:
         rows = [{"item": pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)} for chunk in chunks]
-        dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 4 * pool)))
+        # A block per batch: a worker hands each batch on as soon as it is done (saved at once, lost alone).
+        dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
         for cls, kwargs, pinned in workers:
             dataset = dataset.map_batches(
                 cls,
