@@ -73,9 +73,47 @@ def _timed(args: list[str], db: Path, progress: str) -> Timing:
     return Timing(first if first is not None else total, total)
 
 
-def _kill_once(args: list[str], db: Path, progress: str, delay: float, after_commit: bool) -> tuple[bool, bool]:
-    """Start the command and SIGKILL it ``delay`` seconds after its start (or after its first new commit).
-    Returns (killed while alive, had committed in this run)."""
+def _processes() -> dict[int, tuple[int, str]]:
+    """Every process: its parent and its state (from /proc)."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            out[int(entry)] = (int(fields[1]), fields[0])
+    return out
+
+
+def _descendants(pid: int) -> set[int]:
+    table = _processes()
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, (parent, _) in table.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _outliving(pids: set[int], wait: float = 30.0) -> set[int]:
+    """Those of ``pids`` still running (not zombies) after up to ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        table = _processes()
+        alive = {p for p in pids if p in table and table[p][1] != "Z"}
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+def _kill_once(
+    args: list[str], db: Path, progress: str, delay: float, after_commit: bool, problems: list[str] | None = None
+) -> tuple[bool, bool]:
+    """Start the command and SIGKILL it ``delay`` seconds after its start (or after its first new commit); a process
+    it started that outlives it (a pool worker) is a problem. Returns (killed while alive, had committed in this run).
+    """
     before = count(db, progress)
     proc = subprocess.Popen(command(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env())
     try:
@@ -88,7 +126,14 @@ def _kill_once(args: list[str], db: Path, progress: str, delay: float, after_com
         alive = proc.poll() is None
         committed = count(db, progress) > before
         if alive:
+            family = _descendants(proc.pid)
             os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if (left := _outliving(family)) and problems is not None:
+                problems.append(f"{len(left)} processes outlived the killed command: {sorted(left)}")
+                for pid in left:  # do not leave them running on the machine
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
         return alive, committed
     finally:
         proc.wait()
@@ -103,7 +148,7 @@ def _chain(args: list[str], db: Path, progress: str, timing: Timing, kills: int,
             break
         during_startup = rng.random() < 0.25
         delay = rng.uniform(0, timing.first_commit) if during_startup else rng.uniform(0, work / (2 * kills))
-        alive, committed = _kill_once(args, db, progress, delay, after_commit=not during_startup)
+        alive, committed = _kill_once(args, db, progress, delay, not during_startup, result.problems)
         result.kills += alive
         result.after_commits += alive and committed
         result.problems += integrity(db)
@@ -128,7 +173,7 @@ def _kill_and_resume(
             Path(f"{victim}{suffix}").unlink(missing_ok=True)
         shutil.copy(source, victim)
         alive, committed = _kill_once(
-            [*args, "--db", str(victim)], victim, progress, rng.uniform(0, timing.total), after_commit=False
+            [*args, "--db", str(victim)], victim, progress, rng.uniform(0, timing.total), False, result.problems
         )
         result.kills += alive
         result.after_commits += alive and committed
@@ -231,6 +276,25 @@ def test_a_killed_pool_worker_loses_only_the_batches_in_flight(tmp_path: Path) -
     assert export_jsonl(db) == export_jsonl(reference)
 
 
+@pytest.mark.slow
+def test_the_workers_of_a_killed_pool_run_end_with_it(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", short_articles(96, seed=7))
+    db = tmp_path / "pool.db"
+    assert run("ingest", str(corpus), "--db", str(db), "-q").returncode == 0
+    problems: list[str] = []
+    alive, _ = _kill_once(
+        ["analyze", "--stages", QUICK, "--workers", "2", "--db", str(db), "-q"],
+        db,
+        "SELECT count(*) FROM analyses",
+        0.0,
+        True,
+        problems,
+    )
+    assert alive, "the run ended before it was killed"
+    assert problems == []  # before: both workers waited on their queue forever, holding their memory
+    assert integrity(db) == []
+
+
 @long_variant
 def test_long_ingest_killed_a_hundred_times(tmp_path: Path) -> None:
     result = _ingest_kills(tmp_path, n=2_000, kills=100, seed=11)
@@ -239,9 +303,10 @@ def test_long_ingest_killed_a_hundred_times(tmp_path: Path) -> None:
 
 @long_variant
 def test_long_analyze_with_every_stage_and_a_pool_killed_thirty_times(tmp_path: Path) -> None:
+    # Enough articles that thirty kills, each after at least one commit of 16, leave work for the next run.
     result = _analyze_kills(
         tmp_path,
-        n=160,
+        n=800,
         stages="parse,entities,quantities,dates,attribution,claims,claim_vectors,techniques",
         kills=30,
         seed=12,
