@@ -167,17 +167,3 @@ def test_profile_counts() -> None:
         "most_frequent": ["Loaded_Language"],
     }
     assert technique_profile([], "")["techniques_per_1000_words"] == 0.0
-
-
-@pytest.mark.slow
-def test_an_article_gets_the_same_techniques_alone_or_with_others() -> None:
-    alone = _example("kharkiv-stunning-defeat")
-    docs = [Document(Article(raw=t, origin=f"t{n}", text=t)) for n, t in enumerate(_texts(NAMES))]
-    _pipeline()(docs)  # one stage call: the three articles' sentences are tagged and classified together
-    assert [(t.start, t.end, t.technique, t.score) for t in docs[1].techniques] == [
-        (t.start, t.end, t.technique, t.score) for t in alone.techniques
-    ]
-
-
-def _texts(names: tuple[str, ...]) -> list[str]:
-    return [(EXAMPLES / f"{name}.txt").read_text("utf-8") for name in names]

@@ -23,11 +23,8 @@ from .pipeline import Document, Layer, register_stage
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
-#: Sentences scored per model call. One: the model's int8 weights come with dynamic quantisation of its activations,
-#: whose scale is set over the whole input tensor, so a sentence scored in a batch gets a score that depends on its
-#: batch-mates (and on the padding they bring). Alone, a sentence always gets the same score, and an article's
-#: analysis does not depend on the batch, the worker count or the runner; it costs no measurable time here.
-DEFAULT_BATCH_SIZE = 1
+#: Sentences are scored in batches of this many, after sorting by length so a batch pads little.
+DEFAULT_BATCH_SIZE = 32
 
 
 def load_checkworthiness(name: str = "checkworthiness") -> OnnxModel:

@@ -37,10 +37,6 @@ from .technique_features import span_features
 
 SI_MODEL = "techniques-si"
 TC_MODEL = "techniques-tc"
-#: Sentences (and spans) per model call. One: the int8 models quantise their activations dynamically, with a scale set
-#: over the whole input tensor, so in a batch a sentence's probabilities depend on its batch-mates; alone they are
-#: the same whatever is analysed with it (the tagger costs about a quarter more time than with batches of 32).
-BATCH_SIZE = 1
 #: Sentences longer than this many characters are cut at whitespace into pieces (the taggers see 128 tokens).
 MAX_PIECE_CHARS = 400
 _WORD = re.compile(r"\w+")
@@ -99,12 +95,7 @@ class TechniqueModel:
     """The span tagger and the technique classifier, loaded once per process."""
 
     def __init__(
-        self,
-        *,
-        si_model: str = SI_MODEL,
-        tc_model: str = TC_MODEL,
-        threads: int | None = None,
-        batch_size: int = BATCH_SIZE,
+        self, *, si_model: str = SI_MODEL, tc_model: str = TC_MODEL, threads: int | None = None, batch_size: int = 32
     ) -> None:
         self.si: OnnxModel = load_onnx_model(si_model, threads)
         self.tc: OnnxModel = load_onnx_model(tc_model, threads)
