@@ -9,7 +9,7 @@ DEMO_DB ?= demo.db
 $(BIN)/crosscheck: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
 	touch $(BIN)/crosscheck
 
 setup: $(BIN)/crosscheck

@@ -189,7 +189,10 @@ def main() -> None:
             claims = build(path, size)
             built = time.perf_counter() - t0
             command = [sys.executable, __file__, "--child", str(path)] + (["--stance"] if args.stance else [])
-            result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+            child = subprocess.run(command, capture_output=True, text=True)
+            if child.returncode:
+                sys.exit(f"linking {size} articles failed:\n{child.stderr}")
+            result = json.loads(child.stdout)
             result["build_seconds"] = round(built, 1)
             assert result["claims"] == claims
             rows.append(result)

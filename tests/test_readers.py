@@ -992,3 +992,54 @@ def test_url_failures_are_skipped_with_the_cause(readers_server: str) -> None:
     assert got[4][0] == errors.SKIP_UNKNOWN_FORMAT and "PNG image" in got[4][1]
     assert got[5][0] == errors.SKIP_FETCH and got[5][1].startswith("cannot connect:")
     assert "refused" in got[5][1].lower()
+
+
+def test_a_file_of_records_with_none_is_one_skip_not_silence(tmp_path: Path) -> None:
+    crawl = tmp_path / "crawl.warc.gz"  # a warcinfo record, then only a 404 and an image: no page
+    write_warc(crawl, [p for p in _two_pages() if not p[3].startswith("text/html; charset")][:2])
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n\n   \n", encoding="utf-8")
+    header = tmp_path / "header.csv"
+    header.write_text("url,text\n\n", encoding="utf-8")
+    items = read(crawl, blank, header)
+    assert [(type(i).__name__, i.origin) for i in items] == [("Skipped", str(p)) for p in (crawl, blank, header)]
+    assert all(isinstance(i, Skipped) and i.code == errors.SKIP_EMPTY for i in items)
+    assert "no page records" in skipped(items)[0].reason and "only blank lines" in skipped(items)[1].reason
+    assert "no data rows" in skipped(items)[2].reason
+
+
+def test_a_warc_content_length_past_2_63_is_a_damaged_record_not_a_crash(tmp_path: Path) -> None:
+    body = wrap_html(example()).encode()
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + body
+    head = (
+        "WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:1>\r\nWARC-Date: 2022-11-11T10:00:00Z\r\n"
+        "WARC-Target-URI: https://example.com/{n}\r\nContent-Type: application/http; msgtype=response\r\n"
+        "Content-Length: {length}\r\n\r\n"
+    )
+    path = tmp_path / "absurd.warc"
+    path.write_bytes(
+        head.format(n=1, length=len(http)).encode()
+        + http
+        + b"\r\n\r\n"
+        + head.format(n=2, length=2**63).encode()
+        + http
+        + b"\r\n\r\n"
+    )
+    items = read(path)
+    assert [type(i).__name__ for i in items] == ["Article", "Skipped"]
+    assert isinstance(items[1], Skipped) and items[1].code == errors.SKIP_TRUNCATED
+    assert items[1].reason.startswith("WARC damaged after 1 record")
+
+
+def test_jsonl_lone_surrogate_escapes_become_replacement_characters(tmp_path: Path, db_path: Path) -> None:
+    from crosscheck import open_store
+    from crosscheck.ingest import ingest
+
+    path = tmp_path / "feed.jsonl"
+    escaped = json.dumps(example())[1:-1].replace("Kharkiv", "Kharkiv \\ud800", 1)  # JSON can spell a lone surrogate
+    path.write_text('{"text": "' + escaped + '", "title": "A \\udfff title"}\n', "utf-8")
+    [item] = read(path)
+    assert isinstance(item, Article) and "Kharkiv \ufffd" in item.raw and item.title == "A \ufffd title"
+    with open_store(db_path) as store:
+        summary = ingest([str(path)], store)
+        assert summary.ingested == 1  # hashed and stored, where the lone surrogate made it a skip (or a crash)

@@ -18,6 +18,12 @@ from .store import DEFAULT_DB, Store, open_store
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _some(names: list[str], shown: int = 5) -> str:
+    """The first few of ``names``, and how many more (a fuzzed or crawled folder can hold thousands)."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def db_option(func: F) -> F:
     return click.option(
         "--db",
@@ -140,11 +146,11 @@ def ingest(
     if problems:
         missing = [p.origin for p in problems if p.code == SKIP_UNREADABLE]
         fieldless = [p.origin for p in problems if p.code != SKIP_UNREADABLE]
-        parts = [f"no such file or directory: {', '.join(missing)}"] if missing else []
+        parts = [f"no such file or directory: {_some(missing)}"] if missing else []
         if fieldless:
             parts.append(
                 f"no '{text_field}' or '{html_field}' field or column (see --text-field, --html-field): "
-                + ", ".join(fieldless)
+                + _some(fieldless)
             )
         raise InputError("E050" if missing else "E051", problems="; ".join(parts))
 
@@ -282,23 +288,63 @@ def export(db_path: str, fmt: str, output: str) -> None:
     click.echo(f"exported {count} articles ({fmt})", err=True)
 
 
+def runner_options(func: F) -> F:
+    func = click.option(
+        "--address",
+        default=None,
+        envvar="CROSSCHECK_RAY_ADDRESS",
+        help="Ray cluster to join (head:6379 or ray://head:10001; default: start Ray on this machine). "
+        "Env: CROSSCHECK_RAY_ADDRESS.",
+    )(func)
+    return click.option(
+        "--runner",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="Where the work runs: local processes, or Ray (the 'ray' extra).",
+    )(func)
+
+
 @main.command()
 @db_option
 @click.option("--stages", default=None, help="Comma-separated stage names (default: all built-in stages).")
-@click.option("--workers", type=int, default=None, help="Processes (default: every core for larger batches).")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Processes (default: every core for larger batches); with --runner ray and no --address, the CPUs of the "
+    "Ray instance started here.",
+)
 @click.option("--force", is_flag=True, help="Re-analyse every article, not only new or changed ones.")
+@runner_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def analyze(db_path: str, stages: str | None, workers: int | None, force: bool, quiet: bool) -> None:
-    """Run the analysis stages over stored articles that are new or changed."""
+def analyze(
+    db_path: str, stages: str | None, workers: int | None, force: bool, runner: str, address: str | None, quiet: bool
+) -> None:
+    """Run the analysis stages over stored articles that are new or changed.
+
+    With --runner ray the same analysis runs on Ray Data (a local Ray instance, or the cluster at --address); the
+    results are the same as the local runner's.
+    """
     from tqdm import tqdm
 
+    from .errors import RunnerError
     from .runners.local import DEFAULT_STAGES, analyze_store
 
+    if address and runner != "ray":
+        raise RunnerError("E111")
     names = [s for s in stages.split(",") if s] if stages else list(DEFAULT_STAGES)
     with _open(db_path) as store:
         total = store.count() if force else len(store.needs_analysis(names, __version__))
         with tqdm(total=total, desc="analyze", unit=" articles", disable=quiet, file=sys.stderr) as bar:
-            done = analyze_store(store, stages=names, workers=workers, force=force, progress=bar.update)
+            if runner == "ray":
+                from .runners.ray import analyze_store_ray
+
+                done = analyze_store_ray(
+                    store, stages=names, address=address, num_cpus=workers, force=force, progress=bar.update
+                )
+            else:
+                done = analyze_store(store, stages=names, workers=workers, force=force, progress=bar.update)
         stats = store.stats()
         failures = store.failures()
     click.echo(
@@ -380,25 +426,42 @@ def summary(db_path: str, as_json: bool) -> None:
 @main.command()
 @db_option
 @click.option("--no-stance", is_flag=True, help="Decide relations by numbers and denials only (faster).")
+@runner_options
+@click.option("--workers", type=int, default=None, help="With --runner ray and no --address: CPUs of local Ray.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def link(db_path: str, no_stance: bool, quiet: bool) -> None:
+def link(db_path: str, no_stance: bool, runner: str, address: str | None, workers: int | None, quiet: bool) -> None:
     """Link claims across articles (corroborates / contradicts / related), stories and reused passages.
 
-    Incremental: articles analysed since the last run are linked against everything stored.
+    Incremental: articles analysed since the last run are linked against everything stored. Claims analysed without
+    the claim_vectors stage are embedded first: with --runner ray, on Ray.
     """
+    from functools import partial
+
     from tqdm import tqdm
 
     from .corpus import link_corpus
-    from .corpus.link import LINK_VERSION, LinkOptions
+    from .corpus.link import LINK_VERSION, Embedder, LinkOptions
+    from .errors import RunnerError
 
+    if address and runner != "ray":
+        raise RunnerError("E111")
+    embedder: Embedder | None = None
+    if runner == "ray":
+        from .runners.ray import embed_claims_ray, import_ray
+
+        import_ray()  # say at once when Ray is missing, not after the first articles
+        embedder = partial(embed_claims_ray, address=address, num_cpus=workers)
     with _open(db_path) as store:
         due = len(store.due_for_linking(LINK_VERSION))
         with tqdm(total=due, desc="link", unit=" articles", disable=quiet, file=sys.stderr) as bar:
-            result = link_corpus(store, options=LinkOptions(stance=not no_stance), progress=bar.update)
+            result = link_corpus(
+                store, options=LinkOptions(stance=not no_stance), progress=bar.update, embedder=embedder
+            )
         counts = store.link_counts()
     links = result.links
+    embedded = f" ({links.embedded} claims embedded first)" if links.embedded else ""
     click.echo(
-        f"linked {links.articles} articles ({links.claims} claims): "
+        f"linked {links.articles} articles ({links.claims} claims){embedded}: "
         + ", ".join(f"{counts.get(r, 0)} {r}" for r in ("corroborates", "contradicts", "related"))
         + f" links in the store; {result.stories} stories; {result.reused} reused passages"
     )

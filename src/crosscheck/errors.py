@@ -27,7 +27,8 @@ SKIP_NO_TEXT = "no-text"  # extraction found no main text in a page
 
 #: Every error code with its message template. Ranges: E01x pipeline, E02x store, E03x models, E04x inputs,
 #: arguments and the command line, E05x ingest, E06x model runtime, E07x analysis stages, E08x and E09x across
-#: sources, E10x the web dashboard and REST API. Append codes; never reuse or renumber one that has shipped.
+#: sources, E10x the web dashboard and REST API, E11x runners (local processes, Ray). Append codes; never reuse or
+#: renumber one that has shipped.
 _TABLE: tuple[tuple[str, str], ...] = (
     ("E010", "cannot build the pipeline: {problems}"),
     ("E011", "unknown stage(s) {unknown}; known: {known}"),
@@ -85,6 +86,20 @@ _TABLE: tuple[tuple[str, str], ...] = (
         "E082",
         "the text-reuse fingerprint of article {article_id} was made with {made}, not {wanted}; fingerprint it again",
     ),
+    ("E110", "the Ray runner needs Ray, which is not installed: pip install 'crosscheck[ray]'"),
+    ("E111", "--address is for the Ray runner: add --runner ray"),
+    ("E112", "cannot start or reach Ray{where}: {reason}"),
+    ("E113", "the Ray runner reads the store from a database file, and {path} is not one"),
+    (
+        "E114",
+        "a worker process stopped while analysing ({reason}); {saved} articles were saved and {left} are not done: "
+        "run the same command again to finish them",
+    ),
+    (
+        "E115",
+        "the Ray run stopped ({reason}); {saved} items were saved and {left} are not done: run the same command "
+        "again to finish them",
+    ),
 )
 
 ERRORS: dict[str, str] = dict(_TABLE)
@@ -129,3 +144,7 @@ class InputError(CrosscheckError):
 
 class WebError(CrosscheckError):
     """A request the web dashboard or REST API cannot serve, or a server that cannot start (E10x)."""
+
+
+class RunnerError(CrosscheckError):
+    """A runner that cannot start, or whose workers stopped before the work was done (E11x)."""

@@ -66,6 +66,16 @@ def article_record(store: Store, article: StoredArticle) -> dict[str, Any]:
     return record
 
 
+#: Characters that ``str.splitlines`` and some JSON Lines readers take for line ends, though JSON leaves them raw:
+#: written escaped, so a record is always exactly one line.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """One record as one line of JSON (UTF-8 text; line and paragraph separators escaped), without the newline."""
+    return json.dumps(record, ensure_ascii=False).translate(_LINE_BREAKS)
+
+
 def iter_records(store: Store) -> Iterator[dict[str, Any]]:
     for article in store.articles():
         yield article_record(store, article)
@@ -96,7 +106,7 @@ def export(store: Store, fmt: str, out: str | Path | IO[str]) -> int:
     nested = nested_fields()
     if fmt == "jsonl":
         for record in iter_records(store):
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(json_line(record) + "\n")
             count += 1
         return count
     writer = csv.DictWriter(out, fieldnames=[*FLAT_FIELDS, *nested])

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store import Store
-from .link import LinkOptions, LinkSummary, link_store
+from .link import Embedder, LinkOptions, LinkSummary, link_store
 
 
 @dataclass
@@ -21,11 +21,18 @@ class CorpusSummary:
 
 
 def link_corpus(
-    store: Store, *, options: LinkOptions | None = None, progress: Callable[[int], None] | None = None
+    store: Store,
+    *,
+    options: LinkOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+    embedder: Embedder | None = None,
 ) -> CorpusSummary:
-    """Link claims, then place new articles in stories and find passages they share with stored articles."""
+    """Link claims, then place new articles in stories and find passages they share with stored articles.
+
+    ``embedder``: how claims without a vector are embedded (default: in this process; see ``runners.ray``).
+    """
     summary = CorpusSummary()
-    summary.links = link_store(store, options=options, progress=progress)
+    summary.links = link_store(store, options=options, progress=progress, embedder=embedder)
     summary.stories = place_in_stories(store)
     summary.reused = find_reuse(store)
     return summary

@@ -3,6 +3,10 @@
 ``crosscheck link`` (:func:`link_store`) is incremental: only articles analysed since the last run are linked, each
 new claim against every stored claim, and nothing is recomputed for articles already linked.
 
+0. **Vectors**: claims the analysis left without an embedding (analysed without the ``claim_vectors`` stage) are
+   embedded first (:func:`embed_claims`, the per-claim work), here or on Ray (``crosscheck link --runner ray``),
+   and their vectors saved in batches; everything after this step reads the store.
+
 1. **Candidates** come from a nearest-neighbour index over the claims' sentence embeddings (exact inner product
    for small corpora, an inverted-file index beyond :data:`EXACT_INDEX_MAX`), never from all pairs.
 2. **Same fact**: a candidate pair is linked when its cosine similarity is high, or moderately high with agreement on
@@ -22,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..analyze.claim_vectors import ENCODER
 from ..store import Store
 from ..store.corpus import ClaimRow, StoredLink
 from .compare import (
@@ -37,6 +42,8 @@ from .compare import (
 
 #: Bump when the linking rules change: every article is then due for linking again.
 LINK_VERSION = "1"
+#: Claims embedded per batch (and saved per transaction) when linking embeds claims that have no vector.
+EMBED_BATCH = 64
 #: Up to this many stored claims, the index is exact (inner product over all vectors); beyond it, an inverted file.
 EXACT_INDEX_MAX = 20_000
 
@@ -71,6 +78,31 @@ class LinkSummary:
     candidates: int = 0
     links: dict[str, int] = field(default_factory=dict)
     clusters_touched: int = 0
+    embedded: int = 0  #: claims that had no vector and were embedded by this run
+
+
+#: Embeds claims ``(claim id, article id, text)`` and saves their vectors through the store, in batches.
+Embedder = Callable[[Store, Sequence[tuple[str, str, str]]], None]
+
+
+def embed_claims(claims: Sequence[tuple[str, str, str]], model: Any = None) -> list[tuple[str, str, np.ndarray]]:
+    """The per-claim work of linking: ``(claim id, article id, vector)`` for each ``(claim id, article id, text)``.
+
+    Each text is encoded on its own, so a vector never depends on the claims embedded with it.
+    """
+    from .embed import embed
+
+    vectors = embed([text for _, _, text in claims], model=model)
+    return [(cid, aid, vectors[i]) for i, (cid, aid, _) in enumerate(claims)]
+
+
+def embed_here(store: Store, claims: Sequence[tuple[str, str, str]], *, batch_size: int = EMBED_BATCH) -> None:
+    """Embed claims in this process and save their vectors, one transaction per batch."""
+    from .embed import load_encoder
+
+    model = load_encoder()
+    for begin in range(0, len(claims), batch_size):
+        store.save_claim_vectors(ENCODER, embed_claims(claims[begin : begin + batch_size], model))
 
 
 # -- the index ---------------------------------------------------------------------------------------------------
@@ -281,13 +313,21 @@ def link_store(
     stance: StanceFn | None = None,
     progress: Callable[[int], None] | None = None,
     batch_articles: int = 2_000,
+    embedder: Embedder | None = None,
 ) -> LinkSummary:
-    """Link the claims of every article analysed since the last run against every stored claim."""
+    """Link the claims of every article analysed since the last run against every stored claim.
+
+    ``embedder`` embeds the claims that have no vector yet (default :func:`embed_here`; the Ray runner passes its own).
+    """
     options = options or LinkOptions()
     due = store.due_for_linking(LINK_VERSION)
     summary = LinkSummary()
     if not due:
         return summary
+    missing = store.claims_without_vectors(due)
+    if missing:
+        (embedder or embed_here)(store, missing)
+        summary.embedded = len(missing)
     stance = stance if stance is not None else (default_stance() if options.stance else None)
     claim_ids, _, matrix = store.claim_vectors()
     index = ClaimIndex(matrix) if claim_ids else None

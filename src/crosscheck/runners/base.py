@@ -1,4 +1,4 @@
-"""The runner contract, shared by every runner (local processes now, Ray next).
+"""The runner contract, shared by every runner (local processes, Ray).
 
 A runner does three things, and each lives here once:
 
@@ -60,6 +60,11 @@ def _pipeline(stages: tuple[str, ...]) -> Pipeline:
     return build_pipeline(list(stages))
 
 
+def load_pipeline(stages: Sequence[str]) -> Pipeline:
+    """The pipeline of these stages, built (models loaded) once per process and reused by every batch after."""
+    return _pipeline(tuple(stages))
+
+
 def due(store: Store, stages: Sequence[str], *, force: bool = False) -> list[str]:
     """Ids of the articles to analyse, in storage order: every article with ``force``, else those not analysed with
     exactly these stages and this version (failed articles have no analysis, so they are retried)."""
@@ -89,7 +94,7 @@ def analyze_articles(articles: Sequence[Article], stages: Sequence[str]) -> list
     raises on is failed with the stage's name and the error, and left out of the later stages. Articles in a
     language the models were not trained for get only the language-free stages and a note saying so.
     """
-    pipeline = _pipeline(tuple(stages))
+    pipeline = load_pipeline(stages)
     documents = [Document(article=a) for a in articles]
     failed: dict[int, str] = {}
     notes: dict[int, list[dict[str, str]]] = {}

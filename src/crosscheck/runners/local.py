@@ -2,17 +2,26 @@
 
 Selecting the articles, the per-article function and saving come from :mod:`.base` (the runner contract); this
 module only decides where :func:`~.base.analyze_articles` runs.
+
+Each batch is saved in one transaction as soon as it is back, in order. A worker process that dies (killed, out of
+memory) loses the batches in flight, none of which was saved: the run stops with :class:`RunnerError` (E114) saying
+how many articles were saved, and the same command run again analyses the rest. A runner that is killed leaves no
+worker behind: each watches its parent and exits within a second of it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from ..analyze.pipeline import validate_stages
+from ..errors import RunnerError
 from ..store import Store
 from .base import BATCH_SIZE, DEFAULT_STAGES, Outcome, analyze_articles, batches, due, save_outcomes
 
@@ -22,9 +31,23 @@ __all__ = ["BATCH_SIZE", "DEFAULT_STAGES", "POOL_MIN_ARTICLES", "analyze_article
 POOL_MIN_ARTICLES = 40
 
 
+#: Seconds between a worker's checks that the process that started it is still alive.
+PARENT_CHECK_S = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK_S)
+        if os.getppid() != parent:  # re-parented: the runner died (killed) and nothing will read our results
+            os._exit(1)
+
+
 def _worker_init() -> None:
     # One onnxruntime thread per worker process: the pool itself uses the cores.
     os.environ["CROSSCHECK_THREADS"] = "1"
+    # A worker waits on its task queue forever, even once the runner is gone (killed with SIGKILL, out of memory):
+    # it holds that queue's write end itself, so it never sees the end of it. It watches its parent instead.
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="parent-watch").start()
 
 
 def analyze_store(
@@ -62,12 +85,16 @@ def analyze_store(
             finish(analyze_articles(batch, stages))
         return done
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
-        pending: deque[Future[list[Outcome]]] = deque()
-        for batch in batches(store, ids, batch_size):
-            pending.append(pool.submit(analyze_articles, batch, stages))
-            if len(pending) >= workers * 2:
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
+            pending: deque[Future[list[Outcome]]] = deque()
+            for batch in batches(store, ids, batch_size):
+                pending.append(pool.submit(analyze_articles, batch, stages))
+                if len(pending) >= workers * 2:
+                    finish(pending.popleft().result())
+            while pending:
                 finish(pending.popleft().result())
-        while pending:
-            finish(pending.popleft().result())
+    except BrokenProcessPool as exc:
+        reason = "killed by a signal or out of memory"
+        raise RunnerError("E114", reason=reason, saved=done, left=len(ids) - done) from exc
     return done

@@ -75,6 +75,29 @@ class CorpusQueries:
             [(cid, article_id, model, np.asarray(v, dtype=np.float32).tobytes()) for cid, v in vectors.items()],
         )
 
+    def claims_without_vectors(self, article_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(claim id, article id, text) of these articles' claims that have no vector, in storage order."""
+        out: list[tuple[str, str, str]] = []
+        for chunk in _chunks(list(article_ids)):
+            marks = ", ".join("?" * len(chunk))
+            out.extend(
+                (r[0], r[1], r[2])
+                for r in self.conn.execute(
+                    "SELECT c.id, c.article_id, c.text FROM claims c LEFT JOIN claim_vectors v ON v.claim_id = c.id "
+                    f"WHERE c.article_id IN ({marks}) AND v.claim_id IS NULL ORDER BY c.rowid",
+                    chunk,
+                )
+            )
+        return out
+
+    def save_claim_vectors(self, model: str, rows: Sequence[tuple[str, str, np.ndarray]]) -> None:
+        """Vectors of claims, ``(claim id, article id, vector)`` computed by ``model``, in one transaction."""
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO claim_vectors(claim_id, article_id, model, vector) VALUES (?, ?, ?, ?)",
+                [(cid, aid, model, np.asarray(v, dtype=np.float32).tobytes()) for cid, aid, v in rows],
+            )
+
     def claim_vectors(self, article_ids: Sequence[str] | None = None) -> tuple[list[str], list[str], np.ndarray]:
         """(claim ids, their article ids, an n×d float32 matrix) for the given articles (default: every article)."""
         sql = "SELECT claim_id, article_id, vector FROM claim_vectors"

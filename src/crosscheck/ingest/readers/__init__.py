@@ -91,9 +91,9 @@ def read_source(source: Source, options: IngestOptions, *, hint: str | None = No
                 return
     fmt = options.format or hint or detect_format(source.name, head)
     if fmt == "warc":
-        yield from read_warc(source.open, origin=source.origin, options=options)
+        yield from _not_silent(read_warc(source.open, origin=source.origin, options=options), source.origin, fmt)
     elif fmt in ("jsonl", "csv"):
-        yield from _read_records(source, fmt, compressed, options)
+        yield from _not_silent(_read_records(source, fmt, compressed, options), source.origin, fmt)
     elif fmt in ("text", "html"):
         yield _read_document(source, fmt, compressed, options)
     elif (over := _over_cap(source, compressed, options.max_bytes)) is not None:
@@ -109,6 +109,24 @@ def read_source(source: Source, options: IngestOptions, *, hint: str | None = No
             reason=f"no reader for '{ext}' files, and the content is not text: {kind}",
             code=errors.SKIP_UNKNOWN_FORMAT,
         )
+
+
+#: Why a file of records gave no article and no skipped record, by format.
+_NOTHING_IN = {
+    "warc": "no page records in the archive (only requests, metadata, redirects, error pages or non-text responses)",
+    "jsonl": "no records in the JSON Lines file (only blank lines)",
+    "csv": "no data rows after the header",
+}
+
+
+def _not_silent(items: Iterator[Item], origin: str, fmt: str) -> Iterator[Item]:
+    """The records of a file, or one Skipped for the file when it holds none: no input ends without an outcome."""
+    found = False
+    for item in items:
+        found = True
+        yield item
+    if not found:
+        yield Skipped(origin=origin, reason=_NOTHING_IN[fmt], code=errors.SKIP_EMPTY)
 
 
 def _unreadable(origin: str, exc: OSError) -> Skipped:

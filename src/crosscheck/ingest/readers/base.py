@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -130,11 +131,20 @@ def lookup(record: Mapping[str, Any], key: str) -> Any:
     return value
 
 
+#: Lone UTF-16 surrogates: JSON can spell them (``"\ud800"``), UTF-8 (and so SQLite) cannot store them.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_text(value: str) -> str:
+    """``value`` with any lone surrogate replaced by U+FFFD, so it can be hashed and stored."""
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
 def _scalar(value: Any) -> str | None:
     """A metadata value as text; None for missing, empty, or structured (list/object) values."""
     if value is None or isinstance(value, (list, dict, bool)):
         return None
-    text = str(value).strip()
+    text = _valid_text(str(value)).strip()
     return text or None
 
 
@@ -176,7 +186,7 @@ def article_from_record(record: Mapping[str, Any], *, origin: str, fields: Field
             empty.append(key)
             continue
         return Article(
-            raw=value,
+            raw=_valid_text(value),
             origin=origin,
             raw_format=raw_format,
             url=_scalar(lookup(record, fields.url)),

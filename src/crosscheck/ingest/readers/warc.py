@@ -38,8 +38,16 @@ _CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.IGNORECASE)
 
 
 #: What warcio raises on damaged records: its own error, and plain errors from parsing cut or garbled headers (a
-#: header line without a value gives AttributeError/ValueError deep in its loader).
-_DAMAGED: tuple[type[BaseException], ...] = (ArchiveLoadFailed, AttributeError, ValueError, KeyError, IndexError)
+#: header line without a value gives AttributeError/ValueError deep in its loader; a Content-Length over 2**63
+#: gives OverflowError when it is used as a read limit).
+_DAMAGED: tuple[type[BaseException], ...] = (
+    ArchiveLoadFailed,
+    AttributeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    OverflowError,
+)
 
 
 class _CountingReader:
