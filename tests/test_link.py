@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -12,7 +13,7 @@ from crosscheck import open_store
 from crosscheck.cli import main
 from crosscheck.corpus.check import check, read_claims_file
 from crosscheck.corpus.compare import compare_numbers, compare_polarity, interval
-from crosscheck.corpus.link import LINK_VERSION, link_store
+from crosscheck.corpus.link import LINK_VERSION, ClaimIndex, link_store
 from crosscheck.errors import InputError
 
 KHERSON_LIBERATED = "99d9b01e0b8547ac"
@@ -205,3 +206,24 @@ def test_timeline_json_for_the_dashboard(linked_db: Path) -> None:
     assert days == sorted(days) and sum(data["per_day"].values()) == len(days)
     assert "2022-08-31" in data["per_day"]  # "Wednesday, August 31" in the rabbit video article
     assert all({"name", "lat", "lon", "kind"} <= set(p) for e in data["events"] for p in e["places"])
+
+
+def test_copies_of_a_vector_are_indexed_once_and_each_found() -> None:
+    rng = np.random.default_rng(5)
+    distinct = rng.normal(size=(40, 16)).astype(np.float32)
+    distinct /= np.linalg.norm(distinct, axis=1, keepdims=True)
+    # Row 3's vector printed by five outlets, row 7's by three, scattered through storage order.
+    copies = [*range(40), 3, 7, 3, 3, 7, 3]
+    index = ClaimIndex(distinct[copies])
+    assert (index.size, index.unique) == (46, 40)
+    sims, rows = index.search(distinct[[3, 7, 11]], 4)
+    # The copies come first, in storage order, then the next nearest vector.
+    assert rows[0].tolist()[:4] == [3, 40, 42, 43]
+    assert rows[1].tolist()[:3] == [7, 41, 44]
+    assert rows[2].tolist()[0] == 11
+    assert np.allclose(sims[0], 1.0, atol=1e-5) and sims[1][3] < 0.999
+    # Without copies, the index is a plain nearest-neighbour search.
+    flat = ClaimIndex(distinct)
+    assert flat.unique == flat.size == 40
+    expected = np.argsort(-(distinct[:5] @ distinct.T), axis=1, kind="stable")[:, :3]
+    assert flat.search(distinct[:5], 3)[1].tolist() == expected.tolist()

@@ -46,6 +46,8 @@ LINK_VERSION = "1"
 EMBED_BATCH = 64
 #: Up to this many stored claims, the index is exact (inner product over all vectors); beyond it, an inverted file.
 EXACT_INDEX_MAX = 20_000
+#: SQLite page cache while linking (the links table's four B-trees take random-order inserts).
+LINK_CACHE_MB = 256
 
 
 @dataclass(frozen=True)
@@ -109,36 +111,66 @@ def embed_here(store: Store, claims: Sequence[tuple[str, str, str]], *, batch_si
 
 
 class ClaimIndex:
-    """Nearest neighbours by inner product over L2-normalised claim vectors (faiss)."""
+    """Nearest neighbours by inner product over L2-normalised claim vectors (faiss).
+
+    Claims with byte-identical vectors (the same sentence printed by several outlets: wire copy, syndication) are
+    indexed once; a search expands each neighbour to its claims in storage order. Without that, an inverted-file list
+    holding thousands of copies of one sentence made every search that probes it scan them all (the cost of a search
+    grew with the corpus, not with its root).
+    """
 
     def __init__(self, vectors: np.ndarray) -> None:
         import faiss
 
         self.size = int(vectors.shape[0])
         dims = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.size else 384
-        data = np.ascontiguousarray(vectors, dtype=np.float32)
+        data = np.ascontiguousarray(vectors, dtype=np.float32).reshape(self.size, dims)
+        # Unique rows, in order of first appearance; ``_members[_starts[u]:_starts[u + 1]]`` are the rows of unique u.
+        rows = data.view(np.dtype((np.void, data.dtype.itemsize * dims))).ravel()
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+        unique_of = rank[inverse.ravel()]
+        self._members = np.argsort(unique_of, kind="stable")
+        self._starts = np.searchsorted(unique_of[self._members], np.arange(len(first) + 1))
+        unique = data[np.sort(first)] if self.size else data
+        self.unique = len(unique)
         self.index: Any
-        if self.size <= EXACT_INDEX_MAX:
+        if self.unique <= EXACT_INDEX_MAX:
             self.index = faiss.IndexFlatIP(dims)
         else:
-            lists = int(4 * np.sqrt(self.size))
+            lists = int(4 * np.sqrt(self.unique))
             quantizer = faiss.IndexFlatIP(dims)
             index = faiss.IndexIVFFlat(quantizer, dims, lists, faiss.METRIC_INNER_PRODUCT)
             # Train on an evenly spaced sample: deterministic for a given store.
-            sample = data[:: max(1, self.size // (lists * 40))]
+            sample = unique[:: max(1, self.unique // (lists * 40))]
             index.train(sample)
             index.nprobe = 12
             self.index = index
-        if self.size:
-            self.index.add(data)
+        if self.unique:
+            self.index.add(unique)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(similarities, row indices) of the ``k`` nearest stored vectors of each query (-1 where fewer)."""
         if self.size == 0 or len(queries) == 0:
             return np.zeros((len(queries), 0), dtype=np.float32), np.zeros((len(queries), 0), dtype=np.int64)
         k = min(k, self.size)
-        sims, rows = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-        return sims, rows
+        sims, near = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.unique))
+        if self.unique == self.size:  # no copies: unique u is row u
+            return sims, near
+        out_sims = np.full((len(queries), k), -1.0, dtype=np.float32)
+        out_rows = np.full((len(queries), k), -1, dtype=np.int64)
+        starts, members = self._starts, self._members
+        for i in range(len(queries)):
+            filled = 0
+            for similarity, u in zip(sims[i].tolist(), near[i].tolist(), strict=True):
+                if u < 0 or filled == k:
+                    break
+                group = members[starts[u] : starts[u + 1]][: k - filled]
+                out_rows[i, filled : filled + len(group)] = group
+                out_sims[i, filled : filled + len(group)] = similarity
+                filled += len(group)
+        return out_sims, out_rows
 
 
 # -- same fact and relation ----------------------------------------------------------------------------------------
@@ -324,6 +356,20 @@ def link_store(
     summary = LinkSummary()
     if not due:
         return summary
+    with store.page_cache(LINK_CACHE_MB):
+        return _link_due(store, due, summary, options, stance, progress, batch_articles, embedder)
+
+
+def _link_due(
+    store: Store,
+    due: list[str],
+    summary: LinkSummary,
+    options: LinkOptions,
+    stance: StanceFn | None,
+    progress: Callable[[int], None] | None,
+    batch_articles: int,
+    embedder: Embedder | None,
+) -> LinkSummary:
     missing = store.claims_without_vectors(due)
     if missing:
         (embedder or embed_here)(store, missing)

@@ -185,9 +185,9 @@ class CorpusQueries:
         with self.transaction():
             for chunk in _chunks(list(article_ids)):
                 marks = ", ".join("?" * len(chunk))
-                self.conn.execute(
-                    f"DELETE FROM links WHERE article_id IN ({marks}) OR other_article IN ({marks})", chunk + chunk
-                )
+                # Two statements, each on its own index (with OR, SQLite may scan the whole table per chunk).
+                self.conn.execute(f"DELETE FROM links WHERE article_id IN ({marks})", chunk)
+                self.conn.execute(f"DELETE FROM links WHERE other_article IN ({marks})", chunk)
             # Each pair once, the smaller claim id first; readers look on both sides.
             rows = [astuple_link(link if link.claim < link.other_claim else _mirrored(link)) for link in links]
             self.conn.executemany(

@@ -167,4 +167,8 @@ MIGRATIONS: list[str] = [
         DELETE FROM linked WHERE article_id = old.article_id;
     END;
     """,
+    # 4: the blocking look-up (a key's newest claims) reads this index backwards instead of sorting the key's rows.
+    """
+    CREATE INDEX claim_keys_key ON claim_keys(key);
+    """,
 ]
