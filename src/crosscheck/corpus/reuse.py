@@ -6,10 +6,12 @@ How an article is matched against the articles indexed before it (:meth:`ReuseIn
    whole sentences), and each passage gets a MinHash (``datasketch``, fixed seed) of its normalised word 5-shingles.
    A fingerprint serialises to bytes (:meth:`Fingerprint.to_bytes`), so an index can be rebuilt from the store
    without hashing any text again (:meth:`ReuseIndex.restore`).
-2. **Candidates**: each passage is looked up in a ``MinHashLSH`` over the passages of the indexed articles. A
-   passage is looked up (and indexed) only when it carries enough content words and is not a furniture line. Two
-   articles are aligned when they share a candidate passage common to neither side's corpus (see 5), or several
-   common ones (syndicated text shares many; a disclaimer under hundreds of articles shares one).
+2. **Candidates**: each passage is looked up in a banded LSH index over the passages of the indexed articles
+   (:class:`BandIndex`: the bands datasketch's ``MinHashLSH`` chooses and exactly its candidates, kept in sorted
+   numpy arrays instead of a Python set per bucket). A passage is looked up (and indexed) only when it carries enough
+   content words and is not a furniture line. Two articles are aligned when they share a candidate passage common to
+   neither side's corpus (see 5), or several common ones (syndicated text shares many; a disclaimer under hundreds
+   of articles shares one).
 3. **Alignment** (:func:`align`): the two texts are aligned word by word (seed and extend over shared 4-word
    sequences, tolerant of substituted, inserted and deleted words), the aligned runs are mapped back to character
    offsets into each clean text, and each run is scored by the share of matching words (``difflib`` on the word
@@ -37,6 +39,7 @@ import re
 import struct
 import unicodedata
 import zlib
+from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -743,6 +746,157 @@ def first_publisher(
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# Candidate passages: banded LSH over numpy arrays
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, element by element on uint64 (arithmetic wraps)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _MIX_1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _MIX_2
+    return x ^ (x >> np.uint64(31))
+
+
+@lru_cache(maxsize=8)
+def banding(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows per band) as datasketch's ``MinHashLSH`` chooses them for ``threshold`` (its default weights).
+
+    64 permutations at threshold 0.3 give 21 bands of 3 rows (the last permutation is in no band).
+    """
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return int(lsh.b), int(lsh.r)
+
+
+class BandIndex:
+    """The candidates of datasketch's ``MinHashLSH`` (same bands, same collisions) in a few numpy arrays.
+
+    A passage collides with an indexed one when their MinHash values agree on every row of at least one band. Each
+    indexed passage has one 64-bit key per band (the band number and the band's values, mixed); keys and passage
+    numbers are kept in sorted runs looked up with ``np.searchsorted``. Every :meth:`add` makes a small sorted run and
+    merges it with the run before while that one is no longer (a binary counter: about log2(n) runs, each key merged
+    about log2(n) times) up to ``max_run`` keys, so that a merge never copies more than two such runs. Two different
+    band values that mix to one key (one chance in 2^64 per pair) are told apart by comparing the values themselves,
+    so the candidates are exactly the passages that agree on a whole band. 12 bytes per band and passage, plus 8 per
+    passage; the hash values themselves are the caller's arrays, kept by reference.
+    """
+
+    def __init__(self, bands: int, rows: int, *, max_run: int = 1 << 22) -> None:
+        if bands < 1 or rows < 1:
+            raise ValueError(f"bands and rows must be positive, got {bands} and {rows}")
+        self.bands = bands
+        self.rows = rows
+        self.max_run = max_run
+        self._salt = _mix64(np.arange(1, bands + 1, dtype=np.uint64) * _GOLDEN)
+        self._keys: list[np.ndarray] = []  # sorted runs of keys (uint64)
+        self._ids: list[np.ndarray] = []  # the passage number of each key (uint32), run by run
+        self._values: list[np.ndarray] = []  # the hash values of each group, as given to add
+        self._group = array("I")  # passage number -> group
+        self._row = array("I")  # passage number -> its row in the group's values
+
+    def __len__(self) -> int:
+        """The number of passages indexed."""
+        return len(self._group)
+
+    @property
+    def runs(self) -> list[int]:
+        """The length of each sorted run, oldest first."""
+        return [len(keys) for keys in self._keys]
+
+    def keys(self, values: np.ndarray) -> np.ndarray:
+        """The band keys of MinHash values (passages x permutations, uint32): passages x bands, uint64."""
+        span = self.bands * self.rows
+        if values.ndim != 2 or values.shape[1] < span:
+            raise ValueError(f"hash values of shape {values.shape}: {span} permutations needed per passage")
+        parts = values[:, :span].astype(np.uint64).reshape(len(values), self.bands, self.rows)
+        key = np.broadcast_to(self._salt, (len(values), self.bands))
+        for row in range(self.rows):
+            key = _mix64(key ^ parts[:, :, row])
+        return key
+
+    def add(self, values: np.ndarray, rows: Sequence[int]) -> int:
+        """Index rows ``rows`` of ``values`` as the next group (kept by reference); returns the group's number."""
+        group = len(self._values)
+        self._values.append(values)
+        if not rows:
+            return group
+        first = len(self._group)
+        if first + len(rows) > 0xFFFFFFFF:
+            raise OverflowError("more than 2^32 passages in one index")
+        self._group.extend([group] * len(rows))
+        self._row.extend(rows)
+        keys = self.keys(values[np.asarray(rows, dtype=np.intp)]).ravel()
+        ids = np.repeat(np.arange(first, first + len(rows), dtype=np.uint32), self.bands)
+        order = np.argsort(keys, kind="stable")
+        self._keys.append(keys[order])
+        self._ids.append(ids[order])
+        while (
+            len(self._keys) > 1
+            and len(self._keys[-2]) <= len(self._keys[-1])
+            and len(self._keys[-2]) + len(self._keys[-1]) <= self.max_run
+        ):
+            self._merge_last()
+        return group
+
+    def _merge_last(self) -> None:
+        """Merge the last two runs: the keys of the newer one go after equal keys of the older."""
+        (old, new), (old_ids, new_ids) = self._keys[-2:], self._ids[-2:]
+        at = np.searchsorted(old, new, side="right") + np.arange(len(new))
+        newer = np.zeros(len(old) + len(new), dtype=bool)
+        newer[at] = True
+        keys = np.empty(len(newer), dtype=np.uint64)
+        ids = np.empty(len(newer), dtype=np.uint32)
+        keys[at], ids[at] = new, new_ids
+        keys[~newer], ids[~newer] = old, old_ids
+        self._keys[-2:] = [keys]
+        self._ids[-2:] = [ids]
+
+    def query(self, values: np.ndarray, rows: Sequence[int]) -> list[list[tuple[int, int]]]:
+        """For each row in ``rows`` of ``values``: the (group, row) of every indexed passage that agrees with it on a
+        whole band, sorted."""
+        found: list[list[tuple[int, int]]] = [[] for _ in rows]
+        if not rows or not self._keys:
+            return found
+        wanted = values[np.asarray(rows, dtype=np.intp)]
+        flat = self.keys(wanted).ravel()
+        order = np.argsort(flat)
+        needles = flat[order]  # sorted needles: searchsorted walks each run once
+        hit_keys: list[np.ndarray] = []
+        hit_ids: list[np.ndarray] = []
+        for run, run_ids in zip(self._keys, self._ids, strict=True):
+            lo = np.searchsorted(run, needles, side="left")
+            inside = np.flatnonzero(lo < len(run))
+            which = inside[run[lo[inside]] == needles[inside]]
+            if not len(which):
+                continue
+            lo = lo[which]
+            counts = np.searchsorted(run, needles[which], side="right") - lo
+            total = int(counts.sum())
+            starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+            hit_ids.append(run_ids[starts + np.arange(total)])
+            hit_keys.append(np.repeat(order[which], counts))
+        if not hit_ids:
+            return found
+        passages = np.concatenate(hit_keys) // self.bands
+        pairs = np.unique((passages.astype(np.uint64) << np.uint64(32)) | np.concatenate(hit_ids).astype(np.uint64))
+        span = self.bands * self.rows
+        for pair in pairs.tolist():
+            at, passage = pair >> 32, pair & 0xFFFFFFFF
+            group, row = self._group[passage], self._row[passage]
+            same = wanted[at, :span] == self._values[group][row, :span]
+            if same.reshape(self.bands, self.rows).all(axis=1).any():
+                found[at].append((group, row))
+        for candidates in found:
+            candidates.sort()
+        return found
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # The index
 
 
@@ -790,7 +944,7 @@ class ReuseIndex:
         self._texts: dict[str, str] = {}
         self._docs: dict[str, _Doc] = {}
         self._slots: list[str] = []
-        self._lsh = MinHashLSH(threshold=self.options.lsh_threshold, num_perm=self.options.num_perm)
+        self._bands = BandIndex(*banding(self.options.lsh_threshold, self.options.num_perm))
         self._pairs: dict[tuple[str, str], _Pair] = {}
         self._partners: dict[str, set[str]] = defaultdict(set)
         # Passage (slot, index) -> slots of the other articles with a near-identical passage: the passage's
@@ -904,15 +1058,14 @@ class ReuseIndex:
             and 1 - passage.content_words / passage.words <= options.max_stop_share
         )
 
-    def _neighbours(self, doc: _Doc, index: int) -> list[tuple[int, int, float]]:
-        """Passages of other indexed articles that collide with passage ``index`` of ``doc``, with their Jaccard."""
+    def _neighbours(self, doc: _Doc, index: int, candidates: list[tuple[int, int]]) -> list[tuple[int, int, float]]:
+        """The candidate passages (slot, index) of passage ``index`` of ``doc``, with their estimated Jaccard."""
         values = doc.fingerprint.hashvalues[index]
         found = []
-        for slot, other_index in self._lsh.query(doc.fingerprint.minhash(index)):
+        for slot, other_index in candidates:
             other = self._docs[self._slots[slot]]
             jaccard = float(np.count_nonzero(values == other.fingerprint.hashvalues[other_index])) / len(values)
             found.append((slot, other_index, jaccard))
-        found.sort()
         return found
 
     def _note_near(self, key: tuple[int, int], slot: int) -> None:
@@ -929,8 +1082,8 @@ class ReuseIndex:
         options = self.options
         fp = doc.fingerprint
         eligible = [index for index, passage in enumerate(fp.passages) if self._eligible(passage)]
-        for index in eligible:
-            neighbours = self._neighbours(doc, index)
+        for index, candidates in zip(eligible, self._bands.query(fp.hashvalues, eligible), strict=True):
+            neighbours = self._neighbours(doc, index, candidates)
             for slot, other_index, jaccard in neighbours:
                 if jaccard >= options.df_jaccard:
                     self._note_near((doc.slot, index), slot)
@@ -945,8 +1098,8 @@ class ReuseIndex:
                 self._pairs.setdefault(key, _Pair()).triggers.add(trigger)
                 self._partners[doc.id].add(other.id)
                 self._partners[other.id].add(doc.id)
-        for index in eligible:
-            self._lsh.insert((doc.slot, index), fp.minhash(index), check_duplication=False)
+        if self._bands.add(fp.hashvalues, eligible) != doc.slot:
+            raise RuntimeError("the band index and the article slots are out of step")
 
     def _align_pair(self, a: str, b: str) -> None:
         key = (a, b) if a < b else (b, a)
