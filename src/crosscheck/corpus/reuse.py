@@ -900,15 +900,21 @@ class BandIndex:
 # The index
 
 
-@dataclass
+@dataclass(slots=True)
 class _Doc:
+    """What the index keeps of an article: its fingerprint's hash values and, per passage, only what the verification
+    reads (word span, furniture line or not), in numpy arrays rather than :class:`Passage` objects."""
+
     id: str
     slot: int
     outlet: str | None
     published: str | None
     fetched: str | None
     language: str | None
-    fingerprint: Fingerprint
+    hashvalues: np.ndarray  # passages x num_perm, uint32 (the fingerprint's own array)
+    spans: np.ndarray  # passages x 2: token_start, token_end
+    furniture: np.ndarray  # passages, bool
+    words: int  # the words of all passages
 
 
 @dataclass
@@ -969,8 +975,8 @@ class ReuseIndex:
         """
         if article.id in self._docs:
             return self.passages(article.id)
-        doc = self._register(article, fingerprint, text=article.text)
-        self._link(doc, pairs=True)
+        doc, eligible = self._register(article, fingerprint, text=article.text)
+        self._link(doc, eligible, pairs=True)
         self._adding = (doc.id, article.text)
         try:
             for other in sorted(self._partners[doc.id]):
@@ -1006,11 +1012,12 @@ class ReuseIndex:
             fingerprint = Fingerprint.from_bytes(bytes(fingerprint))
         if article.id in self._docs:
             return
-        doc = self._register(article, fingerprint, text=article.text or None)
-        self._link(doc, pairs=False)
+        doc, eligible = self._register(article, fingerprint, text=article.text or None)
+        self._link(doc, eligible, pairs=False)
         self._restored.setdefault(article.id, []).extend(passages)
 
-    def _register(self, article: ArticleLike, given: Fingerprint | None, *, text: str | None) -> _Doc:
+    def _register(self, article: ArticleLike, given: Fingerprint | None, *, text: str | None) -> tuple[_Doc, list[int]]:
+        """Keep ``article`` (fingerprinted now unless ``given``); returns it and its passages to look up and index."""
         options = self.options
         if given is None:
             if text is None:
@@ -1024,13 +1031,16 @@ class ReuseIndex:
             published=article.published,
             fetched=article.fetched,
             language=article.language,
-            fingerprint=given,
+            hashvalues=given.hashvalues,
+            spans=np.array([(p.token_start, p.token_end) for p in given.passages], dtype=np.int32).reshape(-1, 2),
+            furniture=np.array([p.furniture for p in given.passages], dtype=bool),
+            words=sum(p.words for p in given.passages),
         )
         self._slots.append(article.id)
         self._docs[article.id] = doc
         if text is not None and self._lookup is None:
             self._texts[article.id] = text
-        return doc
+        return doc, [index for index, passage in enumerate(given.passages) if self._eligible(passage)]
 
     def _check(self, article_id: str, given: Fingerprint, text: str | None) -> None:
         options = self.options
@@ -1060,11 +1070,11 @@ class ReuseIndex:
 
     def _neighbours(self, doc: _Doc, index: int, candidates: list[tuple[int, int]]) -> list[tuple[int, int, float]]:
         """The candidate passages (slot, index) of passage ``index`` of ``doc``, with their estimated Jaccard."""
-        values = doc.fingerprint.hashvalues[index]
+        values = doc.hashvalues[index]
         found = []
         for slot, other_index in candidates:
             other = self._docs[self._slots[slot]]
-            jaccard = float(np.count_nonzero(values == other.fingerprint.hashvalues[other_index])) / len(values)
+            jaccard = float(np.count_nonzero(values == other.hashvalues[other_index])) / len(values)
             found.append((slot, other_index, jaccard))
         return found
 
@@ -1073,16 +1083,14 @@ class ReuseIndex:
         if len(near) <= self.options.trigger_max_articles:  # past that, the count decides nothing more
             near.add(slot)
 
-    def _link(self, doc: _Doc, *, pairs: bool) -> None:
+    def _link(self, doc: _Doc, eligible: list[int], *, pairs: bool) -> None:
         """Query the passages of ``doc``: update document frequencies, record candidate pairs, then index them.
 
         Only eligible passages (enough content words, not furniture lines) are looked up and indexed: the others
         start no alignment and their frequency is never needed (a furniture line is furniture at any frequency).
         """
         options = self.options
-        fp = doc.fingerprint
-        eligible = [index for index, passage in enumerate(fp.passages) if self._eligible(passage)]
-        for index, candidates in zip(eligible, self._bands.query(fp.hashvalues, eligible), strict=True):
+        for index, candidates in zip(eligible, self._bands.query(doc.hashvalues, eligible), strict=True):
             neighbours = self._neighbours(doc, index, candidates)
             for slot, other_index, jaccard in neighbours:
                 if jaccard >= options.df_jaccard:
@@ -1098,7 +1106,7 @@ class ReuseIndex:
                 self._pairs.setdefault(key, _Pair()).triggers.add(trigger)
                 self._partners[doc.id].add(other.id)
                 self._partners[other.id].add(doc.id)
-        if self._bands.add(fp.hashvalues, eligible) != doc.slot:
+        if self._bands.add(doc.hashvalues, eligible) != doc.slot:
             raise RuntimeError("the band index and the article slots are out of step")
 
     def _align_pair(self, a: str, b: str) -> None:
@@ -1156,9 +1164,10 @@ class ReuseIndex:
     def _furniture_share(self, doc: _Doc, lo: int, hi: int) -> float:
         """Share of the words ``[lo, hi)`` of ``doc`` in passages that are furniture lines or common to the corpus."""
         furniture = 0
-        for index, passage in enumerate(doc.fingerprint.passages):
-            overlap = min(hi, passage.token_end) - max(lo, passage.token_start)
-            if overlap > 0 and (passage.furniture or self._common(doc, index)):
+        passages = zip(doc.spans.tolist(), doc.furniture.tolist(), strict=True)
+        for index, ((start, end), is_furniture) in enumerate(passages):
+            overlap = min(hi, end) - max(lo, start)
+            if overlap > 0 and (is_furniture or self._common(doc, index)):
                 furniture += overlap
         return furniture / max(1, hi - lo)
 
@@ -1235,9 +1244,9 @@ class ReuseIndex:
             runs = [r if key[0] == article_id else r.mirrored() for r in self._pair_runs(key)]
             if not runs:
                 continue
-            mine = self._docs[article_id].fingerprint
-            coverage = _coverage(runs, self._word_count(article_id), mine, side=0)
-            other_coverage = _coverage(runs, self._word_count(other), self._docs[other].fingerprint, side=1)
+            mine, theirs = self._docs[article_id], self._docs[other]
+            coverage = _coverage(runs, mine.words, mine.spans, side=0)
+            other_coverage = _coverage(runs, theirs.words, theirs.spans, side=1)
             out.append(
                 ArticleReuse(
                     article=article_id,
@@ -1251,23 +1260,15 @@ class ReuseIndex:
             )
         return out
 
-    def _word_count(self, article_id: str) -> int:
-        passages = self._docs[article_id].fingerprint.passages
-        return sum(p.words for p in passages)
 
-
-def _coverage(runs: Sequence[Alignment], total: int, fp: Fingerprint, *, side: int) -> float:
+def _coverage(runs: Sequence[Alignment], total: int, passages: np.ndarray, *, side: int) -> float:
     """Share of the article's passage words inside the runs (``side`` 0: this article's offsets, 1: the other's)."""
     if total <= 0:
         return 0.0
     spans = [(r.token_start, r.token_end) if side == 0 else (r.other_token_start, r.other_token_end) for r in runs]
     inside = 0
-    for p in fp.passages:
-        inside += _covered(
-            (max(lo, p.token_start), min(hi, p.token_end))
-            for lo, hi in spans
-            if lo < p.token_end and p.token_start < hi
-        )
+    for start, end in passages.tolist():  # word spans of the passages
+        inside += _covered((max(lo, start), min(hi, end)) for lo, hi in spans if lo < end and start < hi)
     return min(1.0, inside / total)
 
 
