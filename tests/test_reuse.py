@@ -466,7 +466,10 @@ def test_band_index_grows_and_merges_runs(kharkiv: str, kherson: str, video: str
         added.append(fp.hashvalues[chosen])
         runs = index.runs
         assert sum(runs) == bands * sum(len(v) for v in added)
-        assert all(np.all(keys[:-1] <= keys[1:]) for keys in index._keys)
+        assert all(np.all(run.keys[:-1] <= run.keys[1:]) for run in index._runs)
+        for run in index._runs:  # the directory: keys with top bits b start at starts[b]
+            top = (run.keys >> np.uint64(64 - run.bits)).astype(np.int64) if run.bits else np.zeros(len(run.keys))
+            assert np.array_equal(run.starts, np.searchsorted(top, np.arange(len(run.starts))))
         small = [n for n in runs if n < index.max_run // 2]
         assert len(small) <= 2 + int(np.log2(max(1, sum(small))))
         if step % 10 == 9:

@@ -773,17 +773,53 @@ def banding(threshold: float, num_perm: int) -> tuple[int, int]:
     return int(lsh.b), int(lsh.r)
 
 
+@dataclass(slots=True)
+class _Run:
+    """Sorted keys with the passage number of each, and a directory by the keys' top bits: the keys with top bits
+    ``b`` are ``keys[starts[b]:starts[b + 1]]`` (about 8 of them: mixed keys are uniform), so a look-up reads a cache
+    line or two instead of searching the whole run."""
+
+    keys: np.ndarray  # uint64, sorted
+    ids: np.ndarray  # uint32
+    starts: np.ndarray  # uint32, 2^bits + 1
+    bits: int
+
+    @classmethod
+    def of(cls, keys: np.ndarray, ids: np.ndarray) -> _Run:
+        bits = max(0, (len(keys) // 8).bit_length() - 1)
+        starts = np.zeros((1 << bits) + 1, dtype=np.uint32)
+        np.cumsum(np.bincount(_Run._top(keys, bits), minlength=1 << bits), out=starts[1:])
+        return cls(keys, ids, starts, bits)
+
+    @staticmethod
+    def _top(keys: np.ndarray, bits: int) -> np.ndarray:
+        if not bits:
+            return np.zeros(len(keys), dtype=np.intp)
+        return (keys >> np.uint64(64 - bits)).astype(np.intp)
+
+    def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every key equal to a needle: (needle positions, passage numbers)."""
+        top = self._top(needles, self.bits)
+        lo = self.starts[top].astype(np.intp)
+        counts = self.starts[top + 1].astype(np.intp) - lo
+        total = int(counts.sum())
+        owner = np.repeat(np.arange(len(needles)), counts)
+        at = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)
+        same = self.keys[at] == needles[owner]
+        return owner[same], self.ids[at[same]]
+
+
 class BandIndex:
     """The candidates of datasketch's ``MinHashLSH`` (same bands, same collisions) in a few numpy arrays.
 
     A passage collides with an indexed one when their MinHash values agree on every row of at least one band. Each
     indexed passage has one 64-bit key per band (the band number and the band's values, mixed); keys and passage
-    numbers are kept in sorted runs looked up with ``np.searchsorted``. Every :meth:`add` makes a small sorted run and
-    merges it with the run before while that one is no longer (a binary counter: about log2(n) runs, each key merged
-    about log2(n) times) up to ``max_run`` keys, so that a merge never copies more than two such runs. Two different
-    band values that mix to one key (one chance in 2^64 per pair) are told apart by comparing the values themselves,
-    so the candidates are exactly the passages that agree on a whole band. 12 bytes per band and passage, plus 8 per
-    passage; the hash values themselves are the caller's arrays, kept by reference.
+    numbers are kept in sorted runs, each with a directory by the keys' top bits. Every :meth:`add` makes a small
+    sorted run and merges it with the run before while that one is no longer (a binary counter: about log2(n) runs,
+    each key merged about log2(n) times) up to ``max_run`` keys, so that a merge never copies more than two such
+    runs. Two different band values that mix to one key (one chance in 2^64 per pair) are told apart by comparing
+    the values themselves, so the candidates are exactly the passages that agree on a whole band. About 12.5 bytes
+    per band and passage, plus 8 per passage; the hash values themselves are the caller's arrays, kept by reference.
     """
 
     def __init__(self, bands: int, rows: int, *, max_run: int = 1 << 22) -> None:
@@ -793,8 +829,7 @@ class BandIndex:
         self.rows = rows
         self.max_run = max_run
         self._salt = _mix64(np.arange(1, bands + 1, dtype=np.uint64) * _GOLDEN)
-        self._keys: list[np.ndarray] = []  # sorted runs of keys (uint64)
-        self._ids: list[np.ndarray] = []  # the passage number of each key (uint32), run by run
+        self._runs: list[_Run] = []
         self._values: list[np.ndarray] = []  # the hash values of each group, as given to add
         self._group = array("I")  # passage number -> group
         self._row = array("I")  # passage number -> its row in the group's values
@@ -806,7 +841,7 @@ class BandIndex:
     @property
     def runs(self) -> list[int]:
         """The length of each sorted run, oldest first."""
-        return [len(keys) for keys in self._keys]
+        return [len(run.keys) for run in self._runs]
 
     def keys(self, values: np.ndarray) -> np.ndarray:
         """The band keys of MinHash values (passages x permutations, uint32): passages x bands, uint64."""
@@ -833,56 +868,41 @@ class BandIndex:
         keys = self.keys(values[np.asarray(rows, dtype=np.intp)]).ravel()
         ids = np.repeat(np.arange(first, first + len(rows), dtype=np.uint32), self.bands)
         order = np.argsort(keys, kind="stable")
-        self._keys.append(keys[order])
-        self._ids.append(ids[order])
-        while (
-            len(self._keys) > 1
-            and len(self._keys[-2]) <= len(self._keys[-1])
-            and len(self._keys[-2]) + len(self._keys[-1]) <= self.max_run
-        ):
+        self._runs.append(_Run.of(keys[order], ids[order]))
+        runs = self._runs
+        while len(runs) > 1 and len(runs[-2].keys) <= len(runs[-1].keys) <= self.max_run - len(runs[-2].keys):
             self._merge_last()
         return group
 
     def _merge_last(self) -> None:
         """Merge the last two runs: the keys of the newer one go after equal keys of the older."""
-        (old, new), (old_ids, new_ids) = self._keys[-2:], self._ids[-2:]
-        at = np.searchsorted(old, new, side="right") + np.arange(len(new))
-        newer = np.zeros(len(old) + len(new), dtype=bool)
+        old, new = self._runs[-2:]
+        at = np.searchsorted(old.keys, new.keys, side="right") + np.arange(len(new.keys))
+        newer = np.zeros(len(old.keys) + len(new.keys), dtype=bool)
         newer[at] = True
         keys = np.empty(len(newer), dtype=np.uint64)
         ids = np.empty(len(newer), dtype=np.uint32)
-        keys[at], ids[at] = new, new_ids
-        keys[~newer], ids[~newer] = old, old_ids
-        self._keys[-2:] = [keys]
-        self._ids[-2:] = [ids]
+        keys[at], ids[at] = new.keys, new.ids
+        keys[~newer], ids[~newer] = old.keys, old.ids
+        self._runs[-2:] = [_Run.of(keys, ids)]
 
     def query(self, values: np.ndarray, rows: Sequence[int]) -> list[list[tuple[int, int]]]:
         """For each row in ``rows`` of ``values``: the (group, row) of every indexed passage that agrees with it on a
         whole band, sorted."""
         found: list[list[tuple[int, int]]] = [[] for _ in rows]
-        if not rows or not self._keys:
+        if not rows or not self._runs:
             return found
         wanted = values[np.asarray(rows, dtype=np.intp)]
-        flat = self.keys(wanted).ravel()
-        order = np.argsort(flat)
-        needles = flat[order]  # sorted needles: searchsorted walks each run once
-        hit_keys: list[np.ndarray] = []
+        needles = self.keys(wanted).ravel()
+        hit_needles: list[np.ndarray] = []
         hit_ids: list[np.ndarray] = []
-        for run, run_ids in zip(self._keys, self._ids, strict=True):
-            lo = np.searchsorted(run, needles, side="left")
-            inside = np.flatnonzero(lo < len(run))
-            which = inside[run[lo[inside]] == needles[inside]]
-            if not len(which):
-                continue
-            lo = lo[which]
-            counts = np.searchsorted(run, needles[which], side="right") - lo
-            total = int(counts.sum())
-            starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-            hit_ids.append(run_ids[starts + np.arange(total)])
-            hit_keys.append(np.repeat(order[which], counts))
-        if not hit_ids:
+        for run in self._runs:
+            which, ids = run.find(needles)
+            hit_needles.append(which)
+            hit_ids.append(ids)
+        passages = np.concatenate(hit_needles) // self.bands
+        if not len(passages):
             return found
-        passages = np.concatenate(hit_keys) // self.bands
         pairs = np.unique((passages.astype(np.uint64) << np.uint64(32)) | np.concatenate(hit_ids).astype(np.uint64))
         span = self.bands * self.rows
         for pair in pairs.tolist():
