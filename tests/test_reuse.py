@@ -6,16 +6,20 @@ import itertools
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
+from datasketch import MinHashLSH
 
 from crosscheck.article import Article
 from crosscheck.corpus.reuse import (
     UNKNOWN,
+    BandIndex,
     Fingerprint,
     FingerprintError,
     ReuseIndex,
     ReusePassage,
     align,
+    banding,
     find_reuse,
     fingerprint,
     first_publisher,
@@ -403,3 +407,112 @@ def test_outlet_pairs_from_an_index(kharkiv: str, kherson: str, video: str) -> N
     rows = outlet_pairs({a.id: index.passages(a.id) for a in articles}, {a.id: a.outlet for a in articles})
     # "host" has no date, so who copied whom between it and "copy" is unknown and not counted.
     assert {(r.copier, r.source) for r in rows} == {("b", "a"), ("e", "d")}
+
+
+# ---- candidate index -------------------------------------------------------------------------------------------
+
+
+def _edited(text: str, share: float, rng: random.Random) -> str:
+    """``text`` with about ``share`` of its words replaced by other words of the text, line by line."""
+    vocabulary = sorted(set(text.split()))
+    return "\n\n".join(
+        " ".join(rng.choice(vocabulary) if rng.random() < share else w for w in p.split()) for p in _paras(text)
+    )
+
+
+def _band_agreement(a: np.ndarray, b: np.ndarray, bands: int, rows: int) -> bool:
+    span = bands * rows
+    return bool((a[:span] == b[:span]).reshape(bands, rows).all(axis=1).any())
+
+
+def test_band_index_finds_exactly_the_candidates_of_minhash_lsh(kharkiv: str, kherson: str, video: str) -> None:
+    options = load_options()
+    bands, rows = banding(options.lsh_threshold, options.num_perm)
+    assert (bands, rows) == (21, 3)
+    rng = random.Random(11)
+    originals = (kharkiv, kherson, video)
+    indexed = [fingerprint(t) for t in originals] + [fingerprint(_edited(t, 0.3, rng)) for t in originals]
+    queried = [fingerprint(_edited(t, share, rng)) for t in originals for share in (0.05, 0.15, 0.45)]
+    lsh = MinHashLSH(threshold=options.lsh_threshold, num_perm=options.num_perm)
+    index = BandIndex(bands, rows)
+    for group, fp in enumerate(indexed):
+        assert index.add(fp.hashvalues, range(len(fp.passages))) == group
+        for row in range(len(fp.passages)):
+            lsh.insert((group, row), fp.minhash(row))
+    assert len(index) == sum(len(fp.passages) for fp in indexed)
+    found = 0
+    partial = 0
+    for fp in queried:
+        got = index.query(fp.hashvalues, range(len(fp.passages)))
+        for row, candidates in enumerate(got):
+            assert candidates == sorted(lsh.query(fp.minhash(row)))
+            found += len(candidates)
+            for group, other in candidates:
+                same = np.count_nonzero(fp.hashvalues[row] == indexed[group].hashvalues[other])
+                partial += same < options.num_perm // 2
+    assert found > 30 and partial > 5  # near copies, and passages that agree on a band or two and little else
+
+
+def test_band_index_grows_and_merges_runs(kharkiv: str, kherson: str, video: str) -> None:
+    bands, rows = 21, 3
+    rng = random.Random(5)
+    sources = [fingerprint(_edited(t, share, rng)) for t in (kharkiv, kherson, video) for share in (0.0, 0.1, 0.3)]
+    index = BandIndex(bands, rows, max_run=2000)
+    added: list[np.ndarray] = []
+    for step in range(60):  # the same texts again and again: equal keys in every run, and across runs
+        fp = sources[rng.randrange(len(sources))]
+        chosen = sorted(rng.sample(range(len(fp.passages)), k=rng.randint(0, len(fp.passages))))
+        assert index.add(fp.hashvalues, chosen) == step
+        added.append(fp.hashvalues[chosen])
+        runs = index.runs
+        assert sum(runs) == bands * sum(len(v) for v in added)
+        assert all(np.all(run.keys[:-1] <= run.keys[1:]) for run in index._runs)
+        for run in index._runs:  # the directory: keys with top bits b start at starts[b]
+            top = (run.keys >> np.uint64(64 - run.bits)).astype(np.int64) if run.bits else np.zeros(len(run.keys))
+            assert np.array_equal(run.starts, np.searchsorted(top, np.arange(len(run.starts))))
+        small = [n for n in runs if n < index.max_run // 2]
+        assert len(small) <= 2 + int(np.log2(max(1, sum(small))))
+        if step % 10 == 9:
+            query = sources[rng.randrange(len(sources))].hashvalues
+            got = index.query(query, range(len(query)))
+            for row, candidates in enumerate(got):
+                groups = {g for g, _ in candidates}
+                expected = [
+                    (g, chosen_row)
+                    for g, values in enumerate(added)
+                    for chosen_row, other in zip(_rows_of(index, g), values, strict=True)
+                    if _band_agreement(query[row], other, bands, rows)
+                ]
+                assert candidates == expected, (step, row, groups)
+    assert max(index.runs) <= index.max_run and len(index.runs) > 3
+
+
+def _rows_of(index: BandIndex, group: int) -> list[int]:
+    return [row for g, row in zip(index._group, index._row, strict=True) if g == group]
+
+
+class _CollidingBands(BandIndex):
+    """Every band of every passage gets the same key: only the comparison of the values tells them apart."""
+
+    def keys(self, values: np.ndarray) -> np.ndarray:
+        return np.zeros((len(values), self.bands), dtype=np.uint64)
+
+
+def test_a_shared_key_alone_makes_no_candidate(kharkiv: str, kherson: str) -> None:
+    a, b = fingerprint(kharkiv), fingerprint(kherson)
+    copy = fingerprint(kharkiv.split("\n\n")[0] + "\n\n" + kherson)
+    index = _CollidingBands(21, 3)
+    index.add(a.hashvalues, range(len(a.passages)))
+    index.add(b.hashvalues, range(len(b.passages)))
+    got = index.query(copy.hashvalues, range(len(copy.passages)))
+    expected = [
+        [
+            (g, r)
+            for g, fp in enumerate((a, b))
+            for r in range(len(fp.passages))
+            if _band_agreement(q, fp.hashvalues[r], 21, 3)
+        ]
+        for q in copy.hashvalues
+    ]
+    assert got == expected
+    assert got[0] == [(0, 0)] and all(got[1:])  # the first paragraph of one, the other text whole

@@ -6,10 +6,12 @@ How an article is matched against the articles indexed before it (:meth:`ReuseIn
    whole sentences), and each passage gets a MinHash (``datasketch``, fixed seed) of its normalised word 5-shingles.
    A fingerprint serialises to bytes (:meth:`Fingerprint.to_bytes`), so an index can be rebuilt from the store
    without hashing any text again (:meth:`ReuseIndex.restore`).
-2. **Candidates**: each passage is looked up in a ``MinHashLSH`` over the passages of the indexed articles. A
-   passage is looked up (and indexed) only when it carries enough content words and is not a furniture line. Two
-   articles are aligned when they share a candidate passage common to neither side's corpus (see 5), or several
-   common ones (syndicated text shares many; a disclaimer under hundreds of articles shares one).
+2. **Candidates**: each passage is looked up in a banded LSH index over the passages of the indexed articles
+   (:class:`BandIndex`: the bands datasketch's ``MinHashLSH`` chooses and exactly its candidates, kept in sorted
+   numpy arrays instead of a Python set per bucket). A passage is looked up (and indexed) only when it carries enough
+   content words and is not a furniture line. Two articles are aligned when they share a candidate passage common to
+   neither side's corpus (see 5), or several common ones (syndicated text shares many; a disclaimer under hundreds
+   of articles shares one).
 3. **Alignment** (:func:`align`): the two texts are aligned word by word (seed and extend over shared 4-word
    sequences, tolerant of substituted, inserted and deleted words), the aligned runs are mapped back to character
    offsets into each clean text, and each run is scored by the share of matching words (``difflib`` on the word
@@ -37,6 +39,7 @@ import re
 import struct
 import unicodedata
 import zlib
+from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -743,18 +746,195 @@ def first_publisher(
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# Candidate passages: banded LSH over numpy arrays
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, element by element on uint64 (arithmetic wraps)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _MIX_1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _MIX_2
+    return x ^ (x >> np.uint64(31))
+
+
+@lru_cache(maxsize=8)
+def banding(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows per band) as datasketch's ``MinHashLSH`` chooses them for ``threshold`` (its default weights).
+
+    64 permutations at threshold 0.3 give 21 bands of 3 rows (the last permutation is in no band).
+    """
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return int(lsh.b), int(lsh.r)
+
+
+@dataclass(slots=True)
+class _Run:
+    """Sorted keys with the passage number of each, and a directory by the keys' top bits: the keys with top bits
+    ``b`` are ``keys[starts[b]:starts[b + 1]]`` (about 8 of them: mixed keys are uniform), so a look-up reads a cache
+    line or two instead of searching the whole run."""
+
+    keys: np.ndarray  # uint64, sorted
+    ids: np.ndarray  # uint32
+    starts: np.ndarray  # uint32, 2^bits + 1
+    bits: int
+
+    @classmethod
+    def of(cls, keys: np.ndarray, ids: np.ndarray) -> _Run:
+        bits = max(0, (len(keys) // 8).bit_length() - 1)
+        starts = np.zeros((1 << bits) + 1, dtype=np.uint32)
+        np.cumsum(np.bincount(_Run._top(keys, bits), minlength=1 << bits), out=starts[1:])
+        return cls(keys, ids, starts, bits)
+
+    @staticmethod
+    def _top(keys: np.ndarray, bits: int) -> np.ndarray:
+        if not bits:
+            return np.zeros(len(keys), dtype=np.intp)
+        return (keys >> np.uint64(64 - bits)).astype(np.intp)
+
+    def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every key equal to a needle: (needle positions, passage numbers)."""
+        top = self._top(needles, self.bits)
+        lo = self.starts[top].astype(np.intp)
+        counts = self.starts[top + 1].astype(np.intp) - lo
+        total = int(counts.sum())
+        owner = np.repeat(np.arange(len(needles)), counts)
+        at = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)
+        same = self.keys[at] == needles[owner]
+        return owner[same], self.ids[at[same]]
+
+
+class BandIndex:
+    """The candidates of datasketch's ``MinHashLSH`` (same bands, same collisions) in a few numpy arrays.
+
+    A passage collides with an indexed one when their MinHash values agree on every row of at least one band. Each
+    indexed passage has one 64-bit key per band (the band number and the band's values, mixed); keys and passage
+    numbers are kept in sorted runs, each with a directory by the keys' top bits. Every :meth:`add` makes a small
+    sorted run and merges it with the run before while that one is no longer (a binary counter: about log2(n) runs,
+    each key merged about log2(n) times) up to ``max_run`` keys, so that a merge never copies more than two such
+    runs. Two different band values that mix to one key (one chance in 2^64 per pair) are told apart by comparing
+    the values themselves, so the candidates are exactly the passages that agree on a whole band. About 12.5 bytes
+    per band and passage, plus 8 per passage; the hash values themselves are the caller's arrays, kept by reference.
+    """
+
+    def __init__(self, bands: int, rows: int, *, max_run: int = 1 << 22) -> None:
+        if bands < 1 or rows < 1:
+            raise ValueError(f"bands and rows must be positive, got {bands} and {rows}")
+        self.bands = bands
+        self.rows = rows
+        self.max_run = max_run
+        self._salt = _mix64(np.arange(1, bands + 1, dtype=np.uint64) * _GOLDEN)
+        self._runs: list[_Run] = []
+        self._values: list[np.ndarray] = []  # the hash values of each group, as given to add
+        self._group = array("I")  # passage number -> group
+        self._row = array("I")  # passage number -> its row in the group's values
+
+    def __len__(self) -> int:
+        """The number of passages indexed."""
+        return len(self._group)
+
+    @property
+    def runs(self) -> list[int]:
+        """The length of each sorted run, oldest first."""
+        return [len(run.keys) for run in self._runs]
+
+    def keys(self, values: np.ndarray) -> np.ndarray:
+        """The band keys of MinHash values (passages x permutations, uint32): passages x bands, uint64."""
+        span = self.bands * self.rows
+        if values.ndim != 2 or values.shape[1] < span:
+            raise ValueError(f"hash values of shape {values.shape}: {span} permutations needed per passage")
+        parts = values[:, :span].astype(np.uint64).reshape(len(values), self.bands, self.rows)
+        key = np.broadcast_to(self._salt, (len(values), self.bands))
+        for row in range(self.rows):
+            key = _mix64(key ^ parts[:, :, row])
+        return key
+
+    def add(self, values: np.ndarray, rows: Sequence[int]) -> int:
+        """Index rows ``rows`` of ``values`` as the next group (kept by reference); returns the group's number."""
+        group = len(self._values)
+        self._values.append(values)
+        if not rows:
+            return group
+        first = len(self._group)
+        if first + len(rows) > 0xFFFFFFFF:
+            raise OverflowError("more than 2^32 passages in one index")
+        self._group.extend([group] * len(rows))
+        self._row.extend(rows)
+        keys = self.keys(values[np.asarray(rows, dtype=np.intp)]).ravel()
+        ids = np.repeat(np.arange(first, first + len(rows), dtype=np.uint32), self.bands)
+        order = np.argsort(keys, kind="stable")
+        self._runs.append(_Run.of(keys[order], ids[order]))
+        runs = self._runs
+        while len(runs) > 1 and len(runs[-2].keys) <= len(runs[-1].keys) <= self.max_run - len(runs[-2].keys):
+            self._merge_last()
+        return group
+
+    def _merge_last(self) -> None:
+        """Merge the last two runs: the keys of the newer one go after equal keys of the older."""
+        old, new = self._runs[-2:]
+        at = np.searchsorted(old.keys, new.keys, side="right") + np.arange(len(new.keys))
+        newer = np.zeros(len(old.keys) + len(new.keys), dtype=bool)
+        newer[at] = True
+        keys = np.empty(len(newer), dtype=np.uint64)
+        ids = np.empty(len(newer), dtype=np.uint32)
+        keys[at], ids[at] = new.keys, new.ids
+        keys[~newer], ids[~newer] = old.keys, old.ids
+        self._runs[-2:] = [_Run.of(keys, ids)]
+
+    def query(self, values: np.ndarray, rows: Sequence[int]) -> list[list[tuple[int, int]]]:
+        """For each row in ``rows`` of ``values``: the (group, row) of every indexed passage that agrees with it on a
+        whole band, sorted."""
+        found: list[list[tuple[int, int]]] = [[] for _ in rows]
+        if not rows or not self._runs:
+            return found
+        wanted = values[np.asarray(rows, dtype=np.intp)]
+        needles = self.keys(wanted).ravel()
+        hit_needles: list[np.ndarray] = []
+        hit_ids: list[np.ndarray] = []
+        for run in self._runs:
+            which, ids = run.find(needles)
+            hit_needles.append(which)
+            hit_ids.append(ids)
+        passages = np.concatenate(hit_needles) // self.bands
+        if not len(passages):
+            return found
+        pairs = np.unique((passages.astype(np.uint64) << np.uint64(32)) | np.concatenate(hit_ids).astype(np.uint64))
+        span = self.bands * self.rows
+        for pair in pairs.tolist():
+            at, passage = pair >> 32, pair & 0xFFFFFFFF
+            group, row = self._group[passage], self._row[passage]
+            same = wanted[at, :span] == self._values[group][row, :span]
+            if same.reshape(self.bands, self.rows).all(axis=1).any():
+                found[at].append((group, row))
+        for candidates in found:
+            candidates.sort()
+        return found
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # The index
 
 
-@dataclass
+@dataclass(slots=True)
 class _Doc:
+    """What the index keeps of an article: its fingerprint's hash values and, per passage, only what the verification
+    reads (word span, furniture line or not), in numpy arrays rather than :class:`Passage` objects."""
+
     id: str
     slot: int
     outlet: str | None
     published: str | None
     fetched: str | None
     language: str | None
-    fingerprint: Fingerprint
+    hashvalues: np.ndarray  # passages x num_perm, uint32 (the fingerprint's own array)
+    spans: np.ndarray  # passages x 2: token_start, token_end
+    furniture: np.ndarray  # passages, bool
+    words: int  # the words of all passages
 
 
 @dataclass
@@ -790,7 +970,7 @@ class ReuseIndex:
         self._texts: dict[str, str] = {}
         self._docs: dict[str, _Doc] = {}
         self._slots: list[str] = []
-        self._lsh = MinHashLSH(threshold=self.options.lsh_threshold, num_perm=self.options.num_perm)
+        self._bands = BandIndex(*banding(self.options.lsh_threshold, self.options.num_perm))
         self._pairs: dict[tuple[str, str], _Pair] = {}
         self._partners: dict[str, set[str]] = defaultdict(set)
         # Passage (slot, index) -> slots of the other articles with a near-identical passage: the passage's
@@ -815,8 +995,8 @@ class ReuseIndex:
         """
         if article.id in self._docs:
             return self.passages(article.id)
-        doc = self._register(article, fingerprint, text=article.text)
-        self._link(doc, pairs=True)
+        doc, eligible = self._register(article, fingerprint, text=article.text)
+        self._link(doc, eligible, pairs=True)
         self._adding = (doc.id, article.text)
         try:
             for other in sorted(self._partners[doc.id]):
@@ -852,11 +1032,12 @@ class ReuseIndex:
             fingerprint = Fingerprint.from_bytes(bytes(fingerprint))
         if article.id in self._docs:
             return
-        doc = self._register(article, fingerprint, text=article.text or None)
-        self._link(doc, pairs=False)
+        doc, eligible = self._register(article, fingerprint, text=article.text or None)
+        self._link(doc, eligible, pairs=False)
         self._restored.setdefault(article.id, []).extend(passages)
 
-    def _register(self, article: ArticleLike, given: Fingerprint | None, *, text: str | None) -> _Doc:
+    def _register(self, article: ArticleLike, given: Fingerprint | None, *, text: str | None) -> tuple[_Doc, list[int]]:
+        """Keep ``article`` (fingerprinted now unless ``given``); returns it and its passages to look up and index."""
         options = self.options
         if given is None:
             if text is None:
@@ -870,13 +1051,16 @@ class ReuseIndex:
             published=article.published,
             fetched=article.fetched,
             language=article.language,
-            fingerprint=given,
+            hashvalues=given.hashvalues,
+            spans=np.array([(p.token_start, p.token_end) for p in given.passages], dtype=np.int32).reshape(-1, 2),
+            furniture=np.array([p.furniture for p in given.passages], dtype=bool),
+            words=sum(p.words for p in given.passages),
         )
         self._slots.append(article.id)
         self._docs[article.id] = doc
         if text is not None and self._lookup is None:
             self._texts[article.id] = text
-        return doc
+        return doc, [index for index, passage in enumerate(given.passages) if self._eligible(passage)]
 
     def _check(self, article_id: str, given: Fingerprint, text: str | None) -> None:
         options = self.options
@@ -904,15 +1088,14 @@ class ReuseIndex:
             and 1 - passage.content_words / passage.words <= options.max_stop_share
         )
 
-    def _neighbours(self, doc: _Doc, index: int) -> list[tuple[int, int, float]]:
-        """Passages of other indexed articles that collide with passage ``index`` of ``doc``, with their Jaccard."""
-        values = doc.fingerprint.hashvalues[index]
+    def _neighbours(self, doc: _Doc, index: int, candidates: list[tuple[int, int]]) -> list[tuple[int, int, float]]:
+        """The candidate passages (slot, index) of passage ``index`` of ``doc``, with their estimated Jaccard."""
+        values = doc.hashvalues[index]
         found = []
-        for slot, other_index in self._lsh.query(doc.fingerprint.minhash(index)):
+        for slot, other_index in candidates:
             other = self._docs[self._slots[slot]]
-            jaccard = float(np.count_nonzero(values == other.fingerprint.hashvalues[other_index])) / len(values)
+            jaccard = float(np.count_nonzero(values == other.hashvalues[other_index])) / len(values)
             found.append((slot, other_index, jaccard))
-        found.sort()
         return found
 
     def _note_near(self, key: tuple[int, int], slot: int) -> None:
@@ -920,17 +1103,15 @@ class ReuseIndex:
         if len(near) <= self.options.trigger_max_articles:  # past that, the count decides nothing more
             near.add(slot)
 
-    def _link(self, doc: _Doc, *, pairs: bool) -> None:
+    def _link(self, doc: _Doc, eligible: list[int], *, pairs: bool) -> None:
         """Query the passages of ``doc``: update document frequencies, record candidate pairs, then index them.
 
         Only eligible passages (enough content words, not furniture lines) are looked up and indexed: the others
         start no alignment and their frequency is never needed (a furniture line is furniture at any frequency).
         """
         options = self.options
-        fp = doc.fingerprint
-        eligible = [index for index, passage in enumerate(fp.passages) if self._eligible(passage)]
-        for index in eligible:
-            neighbours = self._neighbours(doc, index)
+        for index, candidates in zip(eligible, self._bands.query(doc.hashvalues, eligible), strict=True):
+            neighbours = self._neighbours(doc, index, candidates)
             for slot, other_index, jaccard in neighbours:
                 if jaccard >= options.df_jaccard:
                     self._note_near((doc.slot, index), slot)
@@ -945,8 +1126,8 @@ class ReuseIndex:
                 self._pairs.setdefault(key, _Pair()).triggers.add(trigger)
                 self._partners[doc.id].add(other.id)
                 self._partners[other.id].add(doc.id)
-        for index in eligible:
-            self._lsh.insert((doc.slot, index), fp.minhash(index), check_duplication=False)
+        if self._bands.add(doc.hashvalues, eligible) != doc.slot:
+            raise RuntimeError("the band index and the article slots are out of step")
 
     def _align_pair(self, a: str, b: str) -> None:
         key = (a, b) if a < b else (b, a)
@@ -1003,9 +1184,10 @@ class ReuseIndex:
     def _furniture_share(self, doc: _Doc, lo: int, hi: int) -> float:
         """Share of the words ``[lo, hi)`` of ``doc`` in passages that are furniture lines or common to the corpus."""
         furniture = 0
-        for index, passage in enumerate(doc.fingerprint.passages):
-            overlap = min(hi, passage.token_end) - max(lo, passage.token_start)
-            if overlap > 0 and (passage.furniture or self._common(doc, index)):
+        passages = zip(doc.spans.tolist(), doc.furniture.tolist(), strict=True)
+        for index, ((start, end), is_furniture) in enumerate(passages):
+            overlap = min(hi, end) - max(lo, start)
+            if overlap > 0 and (is_furniture or self._common(doc, index)):
                 furniture += overlap
         return furniture / max(1, hi - lo)
 
@@ -1082,9 +1264,9 @@ class ReuseIndex:
             runs = [r if key[0] == article_id else r.mirrored() for r in self._pair_runs(key)]
             if not runs:
                 continue
-            mine = self._docs[article_id].fingerprint
-            coverage = _coverage(runs, self._word_count(article_id), mine, side=0)
-            other_coverage = _coverage(runs, self._word_count(other), self._docs[other].fingerprint, side=1)
+            mine, theirs = self._docs[article_id], self._docs[other]
+            coverage = _coverage(runs, mine.words, mine.spans, side=0)
+            other_coverage = _coverage(runs, theirs.words, theirs.spans, side=1)
             out.append(
                 ArticleReuse(
                     article=article_id,
@@ -1098,23 +1280,15 @@ class ReuseIndex:
             )
         return out
 
-    def _word_count(self, article_id: str) -> int:
-        passages = self._docs[article_id].fingerprint.passages
-        return sum(p.words for p in passages)
 
-
-def _coverage(runs: Sequence[Alignment], total: int, fp: Fingerprint, *, side: int) -> float:
+def _coverage(runs: Sequence[Alignment], total: int, passages: np.ndarray, *, side: int) -> float:
     """Share of the article's passage words inside the runs (``side`` 0: this article's offsets, 1: the other's)."""
     if total <= 0:
         return 0.0
     spans = [(r.token_start, r.token_end) if side == 0 else (r.other_token_start, r.other_token_end) for r in runs]
     inside = 0
-    for p in fp.passages:
-        inside += _covered(
-            (max(lo, p.token_start), min(hi, p.token_end))
-            for lo, hi in spans
-            if lo < p.token_end and p.token_start < hi
-        )
+    for start, end in passages.tolist():  # word spans of the passages
+        inside += _covered((max(lo, start), min(hi, end)) for lo, hi in spans if lo < end and start < hi)
     return min(1.0, inside / total)
 
 
