@@ -125,24 +125,20 @@ class OnnxModel:
         """
         max_length = max_length or int(self.config.get("max_length", 128))
         found: dict[str, tuple[tuple[np.ndarray, ...], Any]] = {}
-        todo: list[str] = []
         for text in texts:
-            if text in found:
-                continue
-            key = (text, None, max_length)
-            hit = self.cache.get(key)
-            if hit is None:
-                found[text] = ((), None)  # placeholder: scored below
-                todo.append(text)
-            else:
-                self.cache.move_to_end(key)
+            hit = self.cache.get((text, None, max_length))
+            if hit is not None:
                 found[text] = hit
+        todo = list(dict.fromkeys(t for t in texts if t not in found))
         for indices, feeds, encodings in self.batches(todo, batch_size=batch_size, max_length=max_length):
             outputs = self.run(feeds)
             for row, (k, encoding) in enumerate(zip(indices, encodings, strict=True)):
-                value = (tuple(np.array(output[row]) for output in outputs), encoding)
-                found[todo[k]] = value
-                self.cache[(todo[k], None, max_length)] = value
+                found[todo[k]] = (tuple(np.array(output[row]) for output in outputs), encoding)
+        # Most recently used last, in the order the texts were passed; the oldest go first.
+        for text in texts:
+            key = (text, None, max_length)
+            self.cache[key] = found[text]
+            self.cache.move_to_end(key)
         while len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
         return [found[text] for text in texts]
