@@ -1,200 +1,261 @@
-"""Speed and memory of the analysis stages against spaCy's pipeline alone, in one run.
+"""Cost of ``crosscheck analyze`` against spaCy's pipeline alone, on real articles, every configuration in one run.
 
-The corpus is the bundled examples, each repeated with its paragraphs shuffled (seeded) until there are ``--articles``
-articles. Each configuration runs in a fresh process (so its peak resident memory is its own) after loading its
-models and warming up on a few articles; loading time is reported apart. Configurations:
+    python benchmarks/analyze.py --corpus polnear
+    python benchmarks/analyze.py --corpus ptc --stages parse,entities,quantities,dates
 
-- ``spacy``: ``nlp.pipe`` over the texts (what the ``parse`` stage does), one process;
-- ``spacy-n2``: the same with ``n_process=2`` (only with ``--n-process 2``);
-- one per ``--stages`` list: the analysis pipeline, with each stage timed on its own.
+Corpus (``--corpus``): ``polnear`` (the 84 PolNeAR dev articles, default), ``ptc`` (the 75 PTC dev articles), both
+read from the shared datasets (``CROSSCHECK_DATASETS``, else ``../shared/datasets`` beside the checkout), or
+``examples`` (the three bundled examples repeated with their paragraphs shuffled to ``--articles``; repeated sentences,
+so not a fair measure of the model stages). The articles are ingested once into a base store; every configuration
+reads the same clean texts. Configurations, each in a fresh process:
 
-    python benchmarks/analyze.py --articles 300 --stages parse,entities,quantities,dates --stages all
+- ``spacy``: ``nlp.pipe`` over the texts as the ``parse`` stage calls it, one process, after loading and a warm-up;
+- ``stages``: the analysis pipeline in one process, batches of 16 articles, onnxruntime on one thread, each stage
+  timed on its own (CPU seconds), after loading and a warm-up;
+- ``analyze-1``, ``analyze-2``: the ``crosscheck analyze --workers N`` command on its own copy of the base store, as
+  a user runs it: Python start-up, imports, model loads in every worker, the pool and the store writes are counted.
+  Each worker uses one core (``CROSSCHECK_THREADS=1``, what the pool's workers use anyway), so N workers use N cores.
 
-``all`` means every registered stage in the order the pipeline accepts (parse first).
+Figures: CPU seconds (``getrusage``, the process and every child it waited for: the pool's workers included), wall
+seconds, articles per second, and the peak resident memory of the largest single process (for ``analyze-2``, one
+worker). Ratios beside them: CPU against spaCy's (``spacy`` run and, for the commands, spaCy with its load), and the
+throughput of two workers against one. On a shared machine the CPU seconds are the steadier figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import random
 import resource
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-BATCH = 32
+BATCH = 16
 
 
-def corpus(n: int, seed: int = 0) -> list[str]:
-    texts = [p.read_text("utf-8") for p in sorted(EXAMPLES.glob("*.txt"))]
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        paras = [p for p in texts[i % len(texts)].split("\n\n") if p.strip()]
-        if i >= len(texts):
+def datasets_dir() -> Path:
+    env = os.environ.get("CROSSCHECK_DATASETS")
+    return Path(env) if env else ROOT.parent / "shared" / "datasets"
+
+
+def read_corpus(name: str, n: int | None, seed: int = 0) -> list[tuple[str, str]]:
+    """(origin, raw text) of the articles of ``name``, at most ``n`` of them (examples: exactly ``n``)."""
+    if name == "examples":
+        texts = [p.read_text("utf-8") for p in sorted(EXAMPLES.glob("*.txt"))]
+        rng = random.Random(seed)
+        out = []
+        for i in range(n or 150):
+            paras = [p for p in texts[i % len(texts)].split("\n\n") if p.strip()]
             rng.shuffle(paras)
-        out.append("\n\n".join(paras))
-    return out
+            paras.append(f"This dispatch, number {i}, was filed from sector {i * 7 % 101} after the evening briefing.")
+            out.append((f"bench/{i:05d}.txt", "\n\n".join(paras)))
+        return out
+    folder = {
+        "polnear": datasets_dir() / "polnear" / "data" / "dev" / "text",
+        "ptc": datasets_dir() / "ptc-semeval2020-task11" / "datasets" / "dev-articles",
+    }[name]
+    if not folder.is_dir():
+        raise SystemExit(f"{folder} not found: set CROSSCHECK_DATASETS to the shared datasets folder")
+    files = sorted(folder.glob("*.txt"))[:n]
+    return [(str(p), p.read_text("utf-8")) for p in files]
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# -- measuring a configuration in a fresh process ----------------------------------------------------------------
 
 
-def _run_spacy(texts: list[str], n_process: int) -> dict[str, Any]:
-    from crosscheck.analyze.parse import load_nlp
+def _usage() -> tuple[float, float, float]:
+    """(CPU seconds of this process, of its waited-for children, peak RSS MB of the largest of them or this one)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime, max(own.ru_maxrss, kids.ru_maxrss) / 1024
 
-    t0 = time.perf_counter()
+
+def _run_spacy(texts: list[str]) -> dict[str, Any]:
+    c0 = time.process_time()
+    from crosscheck.analyze.parse import BATCH_SIZE, load_nlp
+
     nlp = load_nlp()
-    load = time.perf_counter() - t0
     list(nlp.pipe(texts[:3]))
+    load_cpu = time.process_time() - c0
     t0, c0 = time.perf_counter(), time.process_time()
-    for _ in nlp.pipe(texts, batch_size=16, n_process=n_process):
+    for _ in nlp.pipe(texts, batch_size=BATCH_SIZE):
         pass
-    return {"load_s": load, "run_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "stages": {}}
+    return {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "load_cpu_s": load_cpu}
 
 
-def _order(names: list[str]) -> list[str]:
-    """Every registered stage, in an order whose requirements are met (parse first)."""
-    from crosscheck.analyze.pipeline import _REGISTRY, BASE_PROVIDES, registered_stages
-
-    registered_stages()
-    todo = list(names)
-    done: list[str] = []
-    available = set(BASE_PROVIDES)
-    while todo:
-        for name in todo:
-            factory = _REGISTRY[name]
-            if set(getattr(factory, "requires", ())) <= available:
-                done.append(name)
-                available.update(getattr(factory, "provides", ()))
-                todo.remove(name)
-                break
-        else:
-            done.extend(todo)  # let build_pipeline name what is missing
-            break
-    return done
-
-
-def _run_pipeline(texts: list[str], stages: list[str]) -> dict[str, Any]:
-    from crosscheck.analyze.pipeline import Document, build_pipeline
+def _run_stages(texts: list[str], stages: list[str]) -> dict[str, Any]:
+    os.environ["CROSSCHECK_THREADS"] = "1"
+    c0 = time.process_time()
+    from crosscheck.analyze.pipeline import Document
     from crosscheck.article import Article
+    from crosscheck.runners.base import load_pipeline
 
-    t0 = time.perf_counter()
-    skipped: dict[str, str] = {}
-    if stages and stages[0] == "all":
-        # every registered stage that loads here (a stage whose model is not built yet is reported, not run)
-        from crosscheck.analyze.pipeline import _REGISTRY, Pipeline, check_order, registered_stages
-
-        registered_stages()  # imports the stage modules
-        built = []
-        for name in _order(sorted(_REGISTRY)):
-            try:
-                built.append(_REGISTRY[name]())
-            except Exception as exc:
-                skipped[name] = f"{type(exc).__name__}: {exc}"
-        pipe = Pipeline(built)
-        check_order(pipe.stages)
-    else:
-        pipe = build_pipeline(stages)
-    load = time.perf_counter() - t0
+    pipe = load_pipeline(stages)
 
     def docs(batch: list[str]) -> list[Document]:
-        return [Document(article=Article(raw=t, origin="bench", text=t, published="2022-09-13")) for t in batch]
+        return [Document(article=Article(raw=t, origin="bench", text=t, published="2016-10-01")) for t in batch]
 
-    pipe(docs(texts[:3]))
+    pipe(docs(texts[:2]))
+    load_cpu = time.process_time() - c0
     per_stage = dict.fromkeys(pipe.names, 0.0)
-    per_stage_cpu = dict.fromkeys(pipe.names, 0.0)
     t0, c0 = time.perf_counter(), time.process_time()
     for i in range(0, len(texts), BATCH):
         batch = docs(texts[i : i + BATCH])
         for stage in pipe.stages:
-            s0, sc0 = time.perf_counter(), time.process_time()
+            s0 = time.process_time()
             stage(batch)
-            per_stage[stage.name] += time.perf_counter() - s0
-            per_stage_cpu[stage.name] += time.process_time() - sc0
+            per_stage[stage.name] += time.process_time() - s0
     return {
-        "load_s": load,
-        "run_s": time.perf_counter() - t0,
+        "wall_s": time.perf_counter() - t0,
         "cpu_s": time.process_time() - c0,
-        "stages": per_stage,
-        "stages_cpu": per_stage_cpu,
-        "skipped": skipped,
+        "load_cpu_s": load_cpu,
+        "stages_cpu": per_stage,
     }
 
 
-def _child(kind: str, arg: Any, texts: list[str], queue: Any) -> None:
+def _run_command(db: str, stages: list[str], workers: int) -> dict[str, Any]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    # One core per worker: the pool's workers run onnxruntime on one thread each, and so does the one-worker run
+    # here (in the calling process it would use every core), so the two figures compare like with like.
+    env["CROSSCHECK_THREADS"] = "1"
+    command = [sys.executable, "-m", "crosscheck.cli", "analyze", "--db", db, "--stages", ",".join(stages)]
+    command += ["--workers", str(workers), "-q"]
+    t0 = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return {"wall_s": wall, "stdout": done.stdout.strip()}
+
+
+def _child(kind: str, args: tuple[Any, ...], queue: Any) -> None:
     try:
-        result = _run_spacy(texts, arg) if kind == "spacy" else _run_pipeline(texts, arg)
-    except Exception as exc:  # reported by the parent: a stage that cannot load (e.g. its model is not built)
+        if kind == "spacy":
+            result = _run_spacy(*args)
+        elif kind == "stages":
+            result = _run_stages(*args)
+        else:
+            result = _run_command(*args)
+    except Exception as exc:  # reported by the parent
         queue.put({"error": f"{type(exc).__name__}: {exc}"})
         return
-    result["peak_mb"] = _peak_mb()
+    own, kids, peak = _usage()
+    result["process_cpu_s"] = own + kids
+    result["peak_mb"] = peak
+    if kind == "command":
+        result["cpu_s"] = kids  # the command's process tree (this measuring process only waits)
     queue.put(result)
 
 
-def measure(kind: str, arg: Any, texts: list[str]) -> dict[str, Any]:
+def measure(kind: str, *args: Any) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(kind, arg, texts, queue))
+    proc = ctx.Process(target=_child, args=(kind, args, queue))
     proc.start()
     result: dict[str, Any] = queue.get()
     proc.join()
     return result
 
 
+# -- the run ------------------------------------------------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--articles", type=int, default=300)
-    ap.add_argument("--stages", action="append", help="comma-separated stage list, or 'all' (repeatable)")
-    ap.add_argument("--n-process", type=int, default=1, help="also time nlp.pipe with this many processes")
+    ap.add_argument("--corpus", choices=["polnear", "ptc", "examples"], default="polnear")
+    ap.add_argument("--articles", type=int, default=None, help="at most this many articles (examples: exactly)")
+    ap.add_argument("--stages", default=None, help="comma-separated (default: every built-in stage)")
     ap.add_argument(
-        "--threads", type=int, default=1, help="onnxruntime threads per process (CROSSCHECK_THREADS; spaCy uses one)"
+        "--configs", default="spacy,stages,analyze-1,analyze-2", help="comma-separated subset of the configurations"
     )
+    ap.add_argument("--out", default=None, help="also write the figures as JSON here")
     args = ap.parse_args(argv)
-    os.environ["CROSSCHECK_THREADS"] = str(args.threads)  # inherited by the measuring processes
-    from crosscheck.analyze.pipeline import registered_stages
 
-    texts = corpus(args.articles)
-    words = sum(len(t.split()) for t in texts)
-    configs: list[tuple[str, str, Any]] = [("spacy", "spacy", 1)]
-    if args.n_process > 1:
-        configs.append((f"spacy-n{args.n_process}", "spacy", args.n_process))
-    for spec in args.stages or ["parse,entities,quantities,dates", "all"]:
-        if spec == "all":
-            configs.append(("all registered: " + ",".join(_order(registered_stages())), "pipeline", ["all"]))
-        else:
-            configs.append((spec, "pipeline", spec.split(",")))
-    print(f"corpus: {len(texts)} articles, {words} words; python {sys.version.split()[0]}")
-    base = base_cpu = None
-    for label, kind, arg in configs:
-        r = measure(kind, arg, texts)
-        if "error" in r:
-            print(f"{label:60s} not run: {r['error']}")
-            continue
-        base = base or r["run_s"]
-        base_cpu = base_cpu or r["cpu_s"]
+    sys.path.insert(0, str(ROOT / "src"))
+    from crosscheck import open_store
+    from crosscheck.article import Article
+    from crosscheck.ingest import ingest_items
+    from crosscheck.runners.base import DEFAULT_STAGES
+
+    stages = args.stages.split(",") if args.stages else list(DEFAULT_STAGES)
+    work = Path(tempfile.mkdtemp(prefix="crosscheck-analyze-"))
+    try:
+        base = work / "base.db"
+        with open_store(base) as store:
+            ingest_items((Article(raw=t, origin=o) for o, t in read_corpus(args.corpus, args.articles)), store)
+            texts = [a.text for a in store.get_many(store.article_ids())]
+            store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        words = sum(len(t.split()) for t in texts)
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu_model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
         print(
-            f"{label[:60]:60s} {len(texts) / r['run_s']:7.1f} articles/s {words / r['run_s']:8.0f} words/s "
-            f"x{r['run_s'] / base:5.2f} of spaCy (CPU x{r['cpu_s'] / base_cpu:5.2f})  peak {r['peak_mb']:6.0f} MB  "
-            f"load {r['load_s']:.1f} s"
+            f"corpus {args.corpus}: {len(texts)} articles, {words} words; stages {','.join(stages)}\n"
+            f"machine: {os.cpu_count()} cores ({cpu_model}), python {sys.version.split()[0]}, "
+            f"load average at start {os.getloadavg()[0]:.2f}"
         )
-        for name, why in r.get("skipped", {}).items():
-            print(f"    {name:20s} not run: {why[:100]}")
-        for name, secs in r["stages"].items():
-            cpu = r["stages_cpu"][name]
-            print(
-                f"    {name:20s} {secs:7.2f} s  ({100 * secs / r['run_s']:5.1f}%)   CPU {cpu:7.2f} s "
-                f"({100 * cpu / r['cpu_s']:5.1f}%)"
+        results: dict[str, dict[str, Any]] = {}
+        for config in args.configs.split(","):
+            if config == "spacy":
+                r = measure("spacy", texts)
+            elif config == "stages":
+                r = measure("stages", texts, stages)
+            else:
+                workers = int(config.rsplit("-", 1)[1])
+                db = work / f"{config}.db"
+                shutil.copy(base, db)
+                r = measure("command", str(db), stages, workers)
+            r["load_average"] = os.getloadavg()[0]
+            results[config] = r
+            if "error" in r:
+                print(f"{config:10s} failed: {r['error']}")
+                continue
+            report(config, r, results, len(texts), words)
+        if args.out:
+            Path(args.out).write_text(
+                json.dumps(
+                    {
+                        "corpus": args.corpus,
+                        "articles": len(texts),
+                        "words": words,
+                        "stages": stages,
+                        "results": results,
+                    },
+                    indent=2,
+                )
             )
-        if "parse" in r.get("stages_cpu", {}):
-            parse_cpu = r["stages_cpu"]["parse"]
-            print(f"    all stages / parse stage, CPU seconds: x{r['cpu_s'] / parse_cpu:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(config: str, r: dict[str, Any], results: dict[str, dict[str, Any]], n: int, words: int) -> None:
+    spacy = results.get("spacy", {})
+    ratio = ""
+    if "cpu_s" in spacy:
+        ratio = f"CPU x{r['cpu_s'] / spacy['cpu_s']:.2f} of spaCy's"
+        if config.startswith("analyze"):
+            ratio += f", x{r['cpu_s'] / (spacy['cpu_s'] + spacy['load_cpu_s']):.2f} of spaCy's with its load"
+    if config == "analyze-2" and "wall_s" in results.get("analyze-1", {}):
+        ratio += f"; throughput x{results['analyze-1']['wall_s'] / r['wall_s']:.2f} of one worker"
+    print(
+        f"{config:10s} CPU {r['cpu_s']:7.1f} s  wall {r['wall_s']:7.1f} s  {n / r['wall_s']:5.2f} articles/s "
+        f"{words / r['wall_s']:6.0f} words/s  peak {r['peak_mb']:5.0f} MB  {ratio}  (load avg {r['load_average']:.1f})"
+    )
+    if "load_cpu_s" in r:
+        print(f"    load and warm-up: CPU {r['load_cpu_s']:.1f} s (not in the figures above)")
+    for name, cpu in r.get("stages_cpu", {}).items():
+        share = f"x{cpu / spacy['cpu_s']:.2f} of spaCy's" if "cpu_s" in spacy else ""
+        print(f"    {name:14s} CPU {cpu:7.2f} s ({100 * cpu / r['cpu_s']:5.1f}%)  {share}")
 
 
 if __name__ == "__main__":

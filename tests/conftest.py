@@ -37,6 +37,18 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "crosscheck.db"
 
 
+@pytest.fixture
+def no_model_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped models keep no outputs between calls: a test that scores a text twice gets it computed twice."""
+    from crosscheck.analyze.claims import load_checkworthiness
+    from crosscheck.analyze.techniques import load_technique_model
+    from crosscheck.corpus.embed import load_encoder
+
+    for model in (load_checkworthiness(), load_technique_model().si, load_technique_model().tc, load_encoder()):
+        model.cache.clear()
+        monkeypatch.setattr(model, "cache_size", 0)
+
+
 def datasets_or_skip(name: str) -> Path:
     """The path of a shared dataset, or skip the test when the corpora are not beside the checkout."""
     path = DATASETS / name

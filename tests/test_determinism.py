@@ -26,7 +26,7 @@ from crosscheck.analyze.pipeline import Document, Pipeline, build_pipeline
 from crosscheck.analyze.techniques import load_technique_model
 from crosscheck.article import Article
 from crosscheck.errors import ModelError
-from crosscheck.models.runtime import MODELS_DIR, load_onnx_model, session_options
+from crosscheck.models.runtime import MODELS_DIR, OnnxModel, load_onnx_model, session_options
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -178,9 +178,57 @@ def test_unpadded_batches_hold_texts_of_one_token_count() -> None:
     assert sorted(seen) == list(range(len(texts)))
 
 
+def test_batches_hold_at_most_max_tokens_and_one_text_at_least() -> None:
+    model = load_checkworthiness()
+    texts = example_sentences()[:80]
+    seen: list[int] = []
+    for indices, feeds, _ in model.batches(texts, batch_size=32, max_tokens=64):
+        length = feeds["input_ids"].shape[1]
+        assert len(indices) <= max(1, 64 // length)
+        seen.extend(indices)
+    assert sorted(seen) == list(range(len(texts)))
+    assert max(len(i) for i, _, _ in model.batches(texts, batch_size=32, max_tokens=64)) > 1
+
+
+def test_repeated_sentences_are_scored_once_with_the_same_scores() -> None:
+    model = load_checkworthiness()
+    fresh = OnnxModel(path=model.path, session=model.session, tokenizer=model.tokenizer, config=model.config)
+    runs: list[int] = []
+    run = fresh.run
+    fresh.run = lambda feeds: runs.append(len(feeds["input_ids"])) or run(feeds)  # type: ignore[method-assign]
+    texts = example_sentences()[:40]
+    first = score_sentences([*texts, *texts[:10]], model=fresh)
+    assert sum(runs) == len(set(texts))  # the ten repeats were not scored again
+    scored = len(runs)
+    again = score_sentences(texts[::-1], model=fresh)
+    assert len(runs) == scored  # every text came from the cache
+    assert again[::-1].tolist() == first[:40].tolist()
+    assert first[40:].tolist() == first[:10].tolist()
+    uncached = OnnxModel(path=model.path, session=model.session, tokenizer=model.tokenizer, config=model.config)
+    assert score_sentences(texts, model=uncached).tolist() == first[:40].tolist()
+
+
+def test_the_cache_keeps_only_the_most_recent_texts() -> None:
+    model = load_checkworthiness()
+    small = OnnxModel(path=model.path, session=model.session, tokenizer=model.tokenizer, config=model.config)
+    small.cache_size = 5
+    texts = list(dict.fromkeys(example_sentences()))[:12]
+    score_sentences(texts, model=small)
+    assert [key[0] for key in small.cache] == texts[-5:]
+    score_sentences([texts[0], texts[-1]], model=small)
+    assert [key[0] for key in small.cache] == [*texts[-4:-1], texts[0], texts[-1]]
+
+
+def test_sessions_neither_spin_nor_keep_an_arena_each() -> None:
+    options = session_options(1)
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.use_env_allocators") == "1"
+
+
 # --- scores and stage results ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("no_model_cache")
 def test_sentence_scores_do_not_depend_on_batch_mates() -> None:
     texts = example_sentences()
     together = score_sentences(texts)
@@ -190,6 +238,7 @@ def test_sentence_scores_do_not_depend_on_batch_mates() -> None:
     assert together.tolist() == reversed_order.tolist()
 
 
+@pytest.mark.usefixtures("no_model_cache")
 def test_technique_probabilities_do_not_depend_on_batch_mates() -> None:
     model = load_technique_model()
     text = "\n".join(example_sentences())
@@ -213,6 +262,7 @@ def _document(text: str) -> Document:
     return Document(article=article)
 
 
+@pytest.mark.usefixtures("no_model_cache")
 @pytest.mark.slow
 def test_examples_alone_and_inside_a_mixed_batch_get_the_same_techniques_and_claims() -> None:
     alone = {}

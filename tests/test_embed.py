@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crosscheck.corpus.embed import DIMENSIONS, embed
+from crosscheck.corpus.embed import DIMENSIONS, embed, load_encoder
+from crosscheck.models.runtime import OnnxModel
 
 # Two sentences of examples/kherson-liberated.txt, a paraphrase of the first, and unrelated news sentences.
 FLED = "Russian troops had fled the regional center, and the Ukrainian military entered it."
@@ -36,9 +37,27 @@ def test_paraphrase_and_same_story_are_closer_than_unrelated_news() -> None:
     assert float(anchor @ paraphrase) > float(anchor @ story)
 
 
+@pytest.mark.usefixtures("no_model_cache")
 def test_a_text_gets_the_same_vector_whatever_else_is_in_the_batch() -> None:
     alone = embed([FLED])[0]
     long_batch = embed([UNRELATED[0] * 6, FLED, "Kherson."])
     reordered = embed([*UNRELATED, SAME_STORY, FLED])
     assert np.array_equal(long_batch[1], alone)
     assert np.array_equal(reordered[-1], alone)
+
+
+def test_a_repeated_text_is_encoded_once_and_gets_the_same_vector() -> None:
+    model = load_encoder()
+    counting = OnnxModel(path=model.path, session=model.session, tokenizer=model.tokenizer, config=model.config)
+    runs: list[int] = []
+    run = counting.run
+    counting.run = lambda feeds: runs.append(len(feeds["input_ids"])) or run(feeds)  # type: ignore[method-assign]
+    first = embed([FLED, SAME_STORY, FLED], model=counting)
+    assert runs == [1, 1]  # each distinct text once, on its own
+    again = embed([SAME_STORY, FLED], model=counting)
+    assert runs == [1, 1]
+    assert np.array_equal(first[0], first[2]) and np.array_equal(again[1], first[0])
+    assert np.array_equal(again[0], first[1])
+    assert np.array_equal(
+        first[0], embed([FLED], model=OnnxModel(model.path, model.session, model.tokenizer, model.config))[0]
+    )

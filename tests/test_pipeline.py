@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -112,3 +116,18 @@ def test_builtin_layers_are_declared_by_their_stages() -> None:
     for expected in ("entities", "quantities", "dates", "attributions", "claims", "techniques", "technique_profile"):
         assert expected in names
     assert "doc" not in names  # internal
+
+
+def test_parsing_does_not_import_torch_and_torch_still_imports_after() -> None:
+    pytest.importorskip("torch")  # installed with the train extra: thinc would import it with spaCy
+    code = (
+        "import sys\n"
+        "from crosscheck.analyze.parse import load_nlp\n"
+        "doc = load_nlp()('Kherson was liberated on Friday.')\n"
+        "print(len(doc), 'torch' in sys.modules)\n"
+        "import torch\n"
+        "print(torch.tensor([1.0, 2.0]).sum().item())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.split() == ["6", "False", "3.0"]

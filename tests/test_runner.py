@@ -17,7 +17,7 @@ from crosscheck.article import Article
 from crosscheck.cli import main
 from crosscheck.ingest import ingest
 from crosscheck.runners.base import due
-from crosscheck.runners.local import analyze_store
+from crosscheck.runners.local import BATCH_SIZE, analyze_store, pool_batch_size
 
 STAGES = ["parse", "entities", "quantities", "dates"]
 
@@ -172,3 +172,10 @@ def test_an_article_analysed_alone_or_in_a_mixed_batch_gets_the_same_analysis(
         assert got[article_id]["claims"] == record["claims"]
         assert got[article_id]["techniques"] == record["techniques"]
         assert got[article_id] == record
+
+
+def test_pool_batches_give_every_worker_several_batches() -> None:
+    assert pool_batch_size(84, 2) == 11  # 8 batches: four for each worker, not 6 of 16 (three against two and a bit)
+    assert pool_batch_size(10_000, 2) == BATCH_SIZE
+    assert pool_batch_size(3, 4) == 1
+    assert pool_batch_size(84, 2, batch_size=8) == 8

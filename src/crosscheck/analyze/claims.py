@@ -49,15 +49,14 @@ def score_sentences(
 ) -> np.ndarray:
     """Check-worthiness probability of each text (float32 array in input order).
 
-    Texts are scored in unpadded batches of the same token length (:meth:`OnnxModel.batches`), so a text's score is
-    the one it gets alone, whatever else is scored with it.
+    Texts are scored in unpadded batches of the same token length (:meth:`OnnxModel.rows`, which also remembers
+    the texts scored before), so a text's score is the one it gets alone, whatever else is scored with it.
     """
     model = model or load_checkworthiness()
-    scores = np.zeros(len(texts), dtype=np.float32)
-    for batch, feeds, _ in model.batches(texts, batch_size=batch_size):
-        (logits,) = model.run(feeds)[:1]
-        scores[batch] = _softmax_positive(np.asarray(logits, dtype=np.float32))
-    return scores
+    if not texts:
+        return np.zeros(0, dtype=np.float32)
+    logits = np.stack([outputs[0] for outputs, _ in model.rows(texts, batch_size=batch_size)])
+    return _softmax_positive(np.asarray(logits, dtype=np.float32)).astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -121,13 +121,12 @@ class TechniqueModel:
                 items.extend((i, a, b) for a, b in split_long(text, s, e))
         words: list[list[tuple[int, int, float]]] = [[] for _ in items]
         pieces = [texts[i][a:b] for i, a, b in items]
-        for chunk, feeds, encodings in self.si.batches(pieces, batch_size=self.batch_size):
-            probs = 1.0 / (1.0 + np.exp(-self.si.run(feeds)[0][..., 0]))
-            for row, k, enc in zip(probs, chunk, encodings, strict=True):
-                _, start, _ = items[k]
-                keep = [(j, a, z) for j, ((a, z), t) in enumerate(zip(enc.offsets, enc.type_ids, strict=True)) if z > a]
-                text = texts[items[k][0]]
-                words[k] = group_words(text, [(start + a, start + z) for _, a, z in keep], [row[j] for j, _, _ in keep])
+        for k, (outputs, enc) in enumerate(self.si.rows(pieces, batch_size=self.batch_size)):
+            row = 1.0 / (1.0 + np.exp(-outputs[0][..., 0]))
+            _, start, _ = items[k]
+            keep = [(j, a, z) for j, ((a, z), t) in enumerate(zip(enc.offsets, enc.type_ids, strict=True)) if z > a]
+            text = texts[items[k][0]]
+            words[k] = group_words(text, [(start + a, start + z) for _, a, z in keep], [row[j] for j, _, _ in keep])
         out: list[list[tuple[tuple[int, int], list[tuple[int, int, float]]]]] = [[] for _ in texts]
         for k, (i, s, e) in enumerate(items):
             out[i].append(((s, e), words[k]))

@@ -2,7 +2,9 @@
 
 Mean pooling over the word pieces and L2 normalisation are inside the ONNX graph, so a row of :func:`embed` is the
 sentence-transformers embedding of the text (cosine = dot product). Each text is encoded on its own (a batch of one,
-no padding), so its vector never depends on the other texts passed with it.
+no padding): the graph's mean pooling is a ``ReduceSum`` over the sequence axis, which onnxruntime adds in another
+order for a batch of several texts, so a batched vector would depend on its batch-mates in the last bit. A text
+encoded before in this process comes from the model's cache (:meth:`~crosscheck.models.runtime.OnnxModel.rows`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ def embed(texts: Sequence[str], *, model: OnnxModel | None = None) -> np.ndarray
     """L2-normalised float32 embeddings, one row per text, shape ``(len(texts), 384)``."""
     model = model or load_encoder()
     out = np.zeros((len(texts), int(model.config.get("dimensions", DIMENSIONS))), dtype=np.float32)
-    for i, text in enumerate(texts):
-        feeds, _ = model.encode([text])
-        (vectors,) = model.run(feeds)[:1]
-        out[i] = np.asarray(vectors, dtype=np.float32)[0]
+    for i, (outputs, _) in enumerate(model.rows(texts, batch_size=1)):
+        out[i] = np.asarray(outputs[0], dtype=np.float32)
     return out

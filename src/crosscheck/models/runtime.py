@@ -7,16 +7,19 @@ process.
 The model files hold int8 weights behind ``DequantizeLinear`` nodes (``training/quantize_weights.py``) and compute in
 fp32: no activation is quantised, so a text's scores do not depend on the texts scored with it, nor on whether the
 CPU has VNNI (onnxruntime's int8 u8s8 products can saturate on x86-64 CPUs without it). :meth:`OnnxModel.batches`
-batches only texts of the same token length, so no batch is padded either.
+batches only texts of the same token length, so no batch is padded either, and at most
+:data:`MAX_BATCH_TOKENS` tokens each (beyond a few texts a larger batch is no faster per token, only larger in
+memory). :meth:`OnnxModel.rows` keeps each text's outputs in a per-model LRU cache, so a sentence repeated across
+articles (syndicated copies, boilerplate) is encoded once per process; a cached row is the one the text gets alone.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,9 +33,16 @@ MODELS_DIR = Path(__file__).resolve().parent
 #: Session settings every model is loaded with. Without the QDQ transforms onnxruntime folds each weight's
 #: DequantizeLinear into an fp32 initializer when it loads the model, and every matrix product is a plain fp32 one;
 #: with them it fuses DequantizeLinear + MatMul into MatMulNBits, which quantises activations to int8 again.
-SESSION_CONFIG = {"session.disable_quant_qdq": "1"}
+#: Intra-op threads do not spin while waiting for work: spinning burns a core in every worker between the small
+#: matrix products of one sentence batch and the Python work around them, and buys nothing when workers use the cores.
+SESSION_CONFIG = {"session.disable_quant_qdq": "1", "session.intra_op.allow_spinning": "0"}
 #: Node types that quantise activations at run time; a model file holding one is refused (E060).
 ACTIVATION_QUANT_OPS = (b"DynamicQuantizeLinear", b"MatMulInteger", b"DynamicQuantizeMatMul")
+#: Tokens per batch at most (texts x their common length): MiniLM's cost per token is flat from about four texts on,
+#: while the activations of every batch size and length stay in the session's memory arena.
+MAX_BATCH_TOKENS = 1024
+#: Texts whose outputs each model keeps (least recently used dropped first).
+CACHE_SIZE = 8192
 
 
 @dataclass
@@ -43,6 +53,11 @@ class OnnxModel:
     session: Any  # onnxruntime.InferenceSession
     tokenizer: Any  # tokenizers.Tokenizer
     config: dict[str, Any]
+    #: (text, pair, max length) -> (each output's row for the text, its encoding); see :meth:`rows`.
+    cache: OrderedDict[tuple[str, str | None, int], tuple[tuple[np.ndarray, ...], Any]] = field(
+        default_factory=OrderedDict, repr=False
+    )
+    cache_size: int = CACHE_SIZE
 
     @property
     def input_names(self) -> list[str]:
@@ -72,10 +87,12 @@ class OnnxModel:
         *,
         batch_size: int = 32,
         max_length: int | None = None,
+        max_tokens: int = MAX_BATCH_TOKENS,
     ) -> Iterator[tuple[list[int], dict[str, np.ndarray], list[Any]]]:
         """Tokenise every text (or text pair) once and yield unpadded batches of texts with the same token count.
 
-        Yields (indices into ``texts``, model inputs, encodings), shortest texts first. No batch is padded, so each
+        Yields (indices into ``texts``, model inputs, encodings), shortest texts first; a batch holds at most
+        ``batch_size`` texts and ``max_tokens`` tokens (always one text at least). No batch is padded, so each
         text's outputs are the ones it gets when scored alone.
         """
         max_length = max_length or int(self.config.get("max_length", 128))
@@ -91,10 +108,40 @@ class OnnxModel:
             by_length[len(encoding.ids)].append(i)
         for length in sorted(by_length):
             group = by_length[length]
-            for begin in range(0, len(group), batch_size):
-                indices = group[begin : begin + batch_size]
+            size = max(1, min(batch_size, max_tokens // max(1, length)))
+            for begin in range(0, len(group), size):
+                indices = group[begin : begin + size]
                 chunk = [encodings[i] for i in indices]
                 yield indices, self._feeds(chunk), chunk
+
+    def rows(
+        self, texts: Sequence[str], *, batch_size: int = 32, max_length: int | None = None
+    ) -> list[tuple[tuple[np.ndarray, ...], Any]]:
+        """Each text's outputs (every model output's row for it) and its encoding, in input order.
+
+        Texts seen before (by this model, in this process) come from the LRU cache; the others, each distinct text
+        once, are scored through :meth:`batches`. A row does not depend on the texts batched with it, so a cached
+        row is exactly the one scoring the text again would give.
+        """
+        max_length = max_length or int(self.config.get("max_length", 128))
+        found: dict[str, tuple[tuple[np.ndarray, ...], Any]] = {}
+        for text in texts:
+            hit = self.cache.get((text, None, max_length))
+            if hit is not None:
+                found[text] = hit
+        todo = list(dict.fromkeys(t for t in texts if t not in found))
+        for indices, feeds, encodings in self.batches(todo, batch_size=batch_size, max_length=max_length):
+            outputs = self.run(feeds)
+            for row, (k, encoding) in enumerate(zip(indices, encodings, strict=True)):
+                found[todo[k]] = (tuple(np.array(output[row]) for output in outputs), encoding)
+        # Most recently used last, in the order the texts were passed; the oldest go first.
+        for text in texts:
+            key = (text, None, max_length)
+            self.cache[key] = found[text]
+            self.cache.move_to_end(key)
+        while len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+        return [found[text] for text in texts]
 
     def _feeds(self, encodings: list[Any]) -> dict[str, np.ndarray]:
         feeds: dict[str, np.ndarray] = {
@@ -117,11 +164,28 @@ def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def session_options(threads: int | None = None) -> Any:
-    """The onnxruntime session options of every shipped model (threads, full graph optimisation, SESSION_CONFIG)."""
+@lru_cache(maxsize=1)
+def _shared_arena() -> None:
+    """Register one CPU memory arena for the whole process, which every model's session allocates from.
+
+    Each session's own arena keeps the activations of the largest batch it has run; four models kept four such
+    arenas (about 70 MB more at the end of an analysis). Sessions run one at a time in a process, so one arena is
+    enough.
+    """
     import onnxruntime as ort
 
+    info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    ort.create_and_register_allocator(info, ort.OrtArenaCfg(0, -1, -1, -1))
+
+
+def session_options(threads: int | None = None) -> Any:
+    """The onnxruntime session options of every shipped model (threads, full graph optimisation, SESSION_CONFIG,
+    the process's shared memory arena)."""
+    import onnxruntime as ort
+
+    _shared_arena()
     options = ort.SessionOptions()
+    options.add_session_config_entry("session.use_env_allocators", "1")
     options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

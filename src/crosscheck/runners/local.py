@@ -25,10 +25,28 @@ from ..errors import RunnerError
 from ..store import Store
 from .base import BATCH_SIZE, DEFAULT_STAGES, Outcome, analyze_articles, batches, due, save_outcomes
 
-__all__ = ["BATCH_SIZE", "DEFAULT_STAGES", "POOL_MIN_ARTICLES", "analyze_articles", "analyze_store"]
+__all__ = [
+    "BATCH_SIZE",
+    "DEFAULT_STAGES",
+    "POOL_MIN_ARTICLES",
+    "analyze_articles",
+    "analyze_store",
+    "pool_batch_size",
+]
 
 #: Below this many articles a process pool costs more (model loads in each worker) than it saves.
 POOL_MIN_ARTICLES = 40
+
+
+#: A pool's batches are made small enough that each worker gets at least this many: with few, large batches one
+#: worker is still on its last batch while the others are done (84 articles in batches of 16 left one worker 48).
+BATCHES_PER_WORKER = 4
+
+
+def pool_batch_size(articles: int, workers: int, batch_size: int = BATCH_SIZE) -> int:
+    """Articles per batch for a pool of ``workers``: ``batch_size``, or less so every worker gets
+    :data:`BATCHES_PER_WORKER` batches (at least one article each)."""
+    return max(1, min(batch_size, -(-articles // (workers * BATCHES_PER_WORKER))))
 
 
 #: Seconds between a worker's checks that the process that started it is still alive.
@@ -84,6 +102,7 @@ def analyze_store(
         for batch in batches(store, ids, batch_size):
             finish(analyze_articles(batch, stages))
         return done
+    batch_size = pool_batch_size(len(ids), workers, batch_size)
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
