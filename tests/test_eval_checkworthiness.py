@@ -20,7 +20,7 @@ from crosscheck.evaluate.checkworthiness import (
 
 # Floors a little under the measured figures of the shipped int8 model (docs/evaluation.md). Never lower them without
 # saying why in the commit message.
-DEV_TEST_F1_FLOOR = 0.80  # measured 0.8172 (int8, threshold 0.65)
+DEV_TEST_F1_FLOOR = 0.79  # measured 0.8043 (int8 weights, fp32 compute, threshold 0.70)
 DEV_F1_FLOOR = 0.93  # measured 0.9485
 
 
