@@ -288,6 +288,14 @@ def export(db_path: str, fmt: str, output: str) -> None:
     click.echo(f"exported {count} articles ({fmt})", err=True)
 
 
+def _check_runner(runner: str, address: str | None) -> None:
+    """--address belongs to the Ray runner (E111 otherwise)."""
+    from .errors import RunnerError
+
+    if address and runner != "ray":
+        raise RunnerError("E111")
+
+
 def runner_options(func: F) -> F:
     func = click.option(
         "--address",
@@ -328,11 +336,9 @@ def analyze(
     """
     from tqdm import tqdm
 
-    from .errors import RunnerError
     from .runners.local import DEFAULT_STAGES, analyze_store
 
-    if address and runner != "ray":
-        raise RunnerError("E111")
+    _check_runner(runner, address)
     names = [s for s in stages.split(",") if s] if stages else list(DEFAULT_STAGES)
     with _open(db_path) as store:
         total = store.count() if force else len(store.needs_analysis(names, __version__))
@@ -441,10 +447,8 @@ def link(db_path: str, no_stance: bool, runner: str, address: str | None, worker
 
     from .corpus import link_corpus
     from .corpus.link import LINK_VERSION, Embedder, LinkOptions
-    from .errors import RunnerError
 
-    if address and runner != "ray":
-        raise RunnerError("E111")
+    _check_runner(runner, address)
     embedder: Embedder | None = None
     if runner == "ray":
         from .runners.ray import embed_claims_ray, import_ray

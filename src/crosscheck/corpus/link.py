@@ -133,7 +133,7 @@ class ClaimIndex:
         unique_of = rank[inverse.ravel()]
         self._members = np.argsort(unique_of, kind="stable")
         self._starts = np.searchsorted(unique_of[self._members], np.arange(len(first) + 1))
-        unique = data[np.sort(first)] if self.size else data
+        unique = data[np.sort(first)]
         self.unique = len(unique)
         self.index: Any
         if self.unique <= EXACT_INDEX_MAX:

@@ -18,6 +18,9 @@ import numpy as np
 if TYPE_CHECKING:
     from .db import _Transaction
 
+#: Articles earliest published (or fetched) first, undated last, then in storage order.
+_BY_PUBLICATION = "ORDER BY COALESCE(a.published, a.fetched) IS NULL, COALESCE(a.published, a.fetched), a.rowid"
+
 
 @dataclass(frozen=True)
 class StoredLink:
@@ -313,8 +316,7 @@ class CorpusQueries:
         """Analysed articles not yet placed in a story, earliest published first (undated last, then storage order)."""
         rows = self.conn.execute(
             "SELECT a.id FROM articles a JOIN analyses x ON x.article_id = a.id LEFT JOIN stories s "
-            "ON s.article_id = a.id WHERE s.article_id IS NULL "
-            "ORDER BY COALESCE(a.published, a.fetched) IS NULL, COALESCE(a.published, a.fetched), a.rowid"
+            "ON s.article_id = a.id WHERE s.article_id IS NULL " + _BY_PUBLICATION
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -322,8 +324,7 @@ class CorpusQueries:
         """Articles whose passages have not been fingerprinted for reuse, earliest published first."""
         rows = self.conn.execute(
             "SELECT a.id FROM articles a LEFT JOIN reuse_fingerprints f ON f.article_id = a.id "
-            "WHERE f.article_id IS NULL "
-            "ORDER BY COALESCE(a.published, a.fetched) IS NULL, COALESCE(a.published, a.fetched), a.rowid"
+            "WHERE f.article_id IS NULL " + _BY_PUBLICATION
         ).fetchall()
         return [r[0] for r in rows]
 
