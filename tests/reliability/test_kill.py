@@ -139,11 +139,23 @@ def _kill_once(
         proc.wait()
 
 
-def _chain(args: list[str], db: Path, progress: str, timing: Timing, kills: int, seed: int) -> Kills:
+def _restore(db: Path, start: Path | None) -> None:
+    """Put the store back as it was before the chain: a copy of ``start``, or no store at all."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    if start is not None:
+        shutil.copy(start, db)
+
+
+def _chain(
+    args: list[str], db: Path, progress: str, timing: Timing, kills: int, seed: int, start: Path | None = None
+) -> Kills:
+    """Kill runs that each resume what the killed one left. A run that ends before its kill is not counted and has
+    finished the work, so the chain starts again from ``start`` (see :func:`_restore`) and goes on killing."""
     rng = random.Random(seed)
     result = Kills()
     work = max(timing.total - timing.first_commit, 0.05)
-    for _ in range(kills * 3):  # a run that ends before its kill is not counted: try again
+    for _ in range(kills * 3):
         if result.kills == kills:
             break
         during_startup = rng.random() < 0.25
@@ -152,6 +164,8 @@ def _chain(args: list[str], db: Path, progress: str, timing: Timing, kills: int,
         result.kills += alive
         result.after_commits += alive and committed
         result.problems += integrity(db)
+        if not alive:
+            _restore(db, start)
     return result
 
 
@@ -211,7 +225,7 @@ def _analyze_kills(tmp_path: Path, n: int, stages: str, kills: int, seed: int, w
     args = ["analyze", "--stages", stages, *workers, "-q"]
     progress = "SELECT count(*) FROM analyses"
     timing = _timed([*args, "--db", str(reference)], reference, progress)
-    result = _chain([*args, "--db", str(victim)], victim, progress, timing, kills, seed)
+    result = _chain([*args, "--db", str(victim)], victim, progress, timing, kills, seed, start=ingested)
     done = run(*args, "--db", str(victim))
     assert done.returncode == 0, done.stderr[-2000:]
     assert result.kills == kills and result.problems == []
