@@ -44,9 +44,14 @@ def no_model_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     from crosscheck.analyze.techniques import load_technique_model
     from crosscheck.corpus.embed import load_encoder
 
-    for model in (load_checkworthiness(), load_technique_model().si, load_technique_model().tc, load_encoder()):
+    encoder = load_encoder()
+    models = (load_checkworthiness(), load_technique_model().si, load_technique_model().tc, encoder, encoder.trunk)
+    for model in models:
+        if model is None:
+            continue
         model.cache.clear()
         monkeypatch.setattr(model, "cache_size", 0)
+        monkeypatch.setattr(model, "_cached_bytes", 0)
 
 
 def datasets_or_skip(name: str) -> Path:

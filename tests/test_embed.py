@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from crosscheck.corpus.embed import DIMENSIONS, embed, load_encoder
-from crosscheck.models.runtime import OnnxModel
 
 # Two sentences of examples/kherson-liberated.txt, a paraphrase of the first, and unrelated news sentences.
 FLED = "Russian troops had fled the regional center, and the Ukrainian military entered it."
@@ -48,7 +47,7 @@ def test_a_text_gets_the_same_vector_whatever_else_is_in_the_batch() -> None:
 
 def test_a_repeated_text_is_encoded_once_and_gets_the_same_vector() -> None:
     model = load_encoder()
-    counting = OnnxModel(path=model.path, session=model.session, tokenizer=model.tokenizer, config=model.config)
+    counting = model.uncached()
     runs: list[int] = []
     run = counting.run
     counting.run = lambda feeds: runs.append(len(feeds["input_ids"])) or run(feeds)  # type: ignore[method-assign]
@@ -58,6 +57,25 @@ def test_a_repeated_text_is_encoded_once_and_gets_the_same_vector() -> None:
     assert runs == [1, 1]
     assert np.array_equal(first[0], first[2]) and np.array_equal(again[1], first[0])
     assert np.array_equal(again[0], first[1])
-    assert np.array_equal(
-        first[0], embed([FLED], model=OnnxModel(model.path, model.session, model.tokenizer, model.config))[0]
-    )
+    assert np.array_equal(first[0], embed([FLED], model=model.uncached())[0])
+
+
+def test_a_claim_scored_for_check_worthiness_is_embedded_from_the_same_trunk_pass() -> None:
+    from crosscheck.analyze.claims import load_checkworthiness, score_sentences
+
+    encoder, checkworthiness = load_encoder(), load_checkworthiness()
+    trunk = encoder.trunk
+    assert trunk is not None and checkworthiness.trunk is trunk  # one trunk session and cache for both heads
+    sentence = "Ukrainian forces recaptured 41 settlements on the west bank of the Dnipro, the general staff said."
+    expected = embed([sentence], model=encoder.uncached())
+    assert all((sentence, None) not in model.cache for model in (trunk, encoder, checkworthiness))
+    calls: list[int] = []
+    run = trunk.run
+    trunk.run = lambda feeds: calls.append(len(feeds["input_ids"])) or run(feeds)  # type: ignore[method-assign]
+    try:
+        score_sentences([sentence], model=checkworthiness)
+        vector = embed([sentence], model=encoder)
+    finally:
+        del trunk.run
+    assert calls == [1]  # the claims stage's pass serves the embedding
+    assert np.array_equal(vector[0], expected[0])  # and gives the vector a cold cache gives

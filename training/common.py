@@ -43,6 +43,15 @@ def start_run(*, seed: int, threads: int, out: Path) -> random.Random:
     return random.Random(seed)
 
 
+def freeze_trunk(encoder: Any, layers: int) -> list[Any]:
+    """Stop training a BERT encoder's embeddings and first ``layers`` layers (the shared encoder trunk,
+    ``training/split_encoder.py``); returns the frozen modules (put them in eval mode while training)."""
+    frozen = [encoder.embeddings, *encoder.encoder.layer[:layers]]
+    for module in frozen:
+        module.requires_grad_(False)
+    return frozen
+
+
 def export_onnx_int8(
     model: Any,
     out_dir: Path,

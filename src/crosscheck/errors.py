@@ -70,6 +70,11 @@ _TABLE: tuple[tuple[str, str], ...] = (
         "model file {path} quantises activations at run time ({ops}), so its scores would depend on the batch and "
         "the CPU; convert it with 'python -m training.quantize_weights'",
     ),
+    (
+        "E061",
+        "model {path} reads the hidden states of encoder layer {wanted} of its trunk {trunk}, which ends after layer "
+        "{has}; reinstall Crosscheck or export both again (see training/README.md)",
+    ),
     ("E090", "{path}: no claims found ({problem})"),
     ("E100", "bad parameter '{name}': {problem}"),  # a query, path or body parameter the API cannot use
     ("E101", "no {what} '{key}'{hint}"),  # a cluster, story, outlet or page that does not exist
@@ -136,6 +141,7 @@ class ModelError(CrosscheckError):
 
 
 # E060 (ModelError): a model file that quantises activations at run time (scores would depend on batch and CPU).
+# E061 (ModelError): a head model whose trunk ends at another layer than the one it was trained on.
 
 
 class InputError(CrosscheckError):

@@ -5,9 +5,12 @@ epoch and the decision threshold on ``dev``, report positive-class F1 (the offic
 ``dev-test``.
 
 1. Baseline: TF-IDF word 1-3-grams + logistic regression (class-balanced), threshold tuned on dev.
-2. Model: all-MiniLM-L6-v2 + a 2-way classification head, fine-tuned end to end (fixed seed, length-bucketed
-   batches). After every epoch the dev F1 at the best threshold is measured; the best epoch is kept.
-3. Export: ONNX fp32 -> int8 weights (per channel, computed in fp32) with ``training.common.export_onnx_int8``. Both
+2. Model: all-MiniLM-L6-v2 + a 2-way classification head; the embeddings and the first :data:`FROZEN_LAYERS`
+   layers stay the base model's (the shared trunk), the upper layers and the head are fine-tuned (fixed seed,
+   length-bucketed batches). After every epoch the dev F1 at the best threshold is measured; the best epoch is kept.
+3. Export: ONNX fp32 -> int8 weights (per channel, computed in fp32) with ``training.common.export_onnx_int8``, cut
+   after the frozen layers (``training.split_encoder``): the shipped model is the head above the shared encoder
+   trunk (``models/encoder-trunk``, written by ``training.sentence_encoder.export``, which must exist first). Both
    ONNX models are scored with the runtime code of the ``claims`` stage; the shipped model's threshold is tuned on dev
    and written to ``src/crosscheck/models/checkworthiness/config.json``.
 
@@ -39,7 +42,8 @@ from crosscheck.evaluate.checkworthiness import (
     read_checkthat_tsv,
     split_path,
 )
-from training.common import DATASETS, ROOT, export_onnx_int8, minilm_dir, seed_everything
+from training.common import DATASETS, ROOT, export_onnx_int8, freeze_trunk, minilm_dir, seed_everything
+from training.split_encoder import TRUNK_LAYERS
 
 SEED = 13
 MAX_LENGTH = 96  # covers 99.8% of training sentences (MiniLM word pieces incl. [CLS]/[SEP])
@@ -47,6 +51,10 @@ BATCH_SIZE = 32
 LEARNING_RATE = 5e-5
 WARMUP_SHARE = 0.06
 EPOCHS = 3
+#: The encoder's embeddings and first layers stay all-MiniLM-L6-v2's (not trained): they are the shared encoder trunk
+#: (``models/encoder-trunk``) that the sentence encoder's upper layers also read, so one trunk pass per sentence
+#: serves the check-worthiness score and the claim's embedding.
+FROZEN_LAYERS = TRUNK_LAYERS
 RUN_DIR = ROOT / "training" / "runs" / "checkworthiness"
 MODEL_DIR = ROOT / "src" / "crosscheck" / "models" / "checkworthiness"
 THRESHOLD_TUNING = (
@@ -140,22 +148,26 @@ def torch_scores(model: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
     return scores
 
 
-def train_model(splits: dict[str, list[LabelledSentence]], *, epochs: int) -> tuple[Any, Any, dict[str, Any]]:
+def train_model(
+    splits: dict[str, list[LabelledSentence]], *, epochs: int, frozen_layers: int = FROZEN_LAYERS, threads: int = 2
+) -> tuple[Any, Any, dict[str, Any]]:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     seed_everything(SEED)
     base = minilm_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=2)
+    frozen = freeze_trunk(model.bert, frozen_layers)
     train = splits["train"]
     encoded = tokenizer([s.text for s in train], truncation=True, max_length=MAX_LENGTH, return_token_type_ids=False)
     ids: list[list[int]] = encoded["input_ids"]
     labels = torch.tensor([int(s.label) for s in train])
     rng = random.Random(SEED)
     steps_per_epoch = math.ceil(len(train) / BATCH_SIZE)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trained, lr=LEARNING_RATE, weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(
         optimiser, int(WARMUP_SHARE * steps_per_epoch * epochs), steps_per_epoch * epochs
     )
@@ -163,6 +175,8 @@ def train_model(splits: dict[str, list[LabelledSentence]], *, epochs: int) -> tu
     best: tuple[float, int, dict[str, Any]] | None = None
     for epoch in range(1, epochs + 1):
         model.train()
+        for module in frozen:  # the trunk computes as it does at run time: no dropout
+            module.eval()
         started = time.time()
         total = 0.0
         for step, batch in enumerate(batches([len(x) for x in ids], rng), start=1):
@@ -174,7 +188,7 @@ def train_model(splits: dict[str, list[LabelledSentence]], *, epochs: int) -> tu
                 mask[row, : len(ids[i])] = 1
             loss = model(input_ids=input_ids, attention_mask=mask, labels=labels[batch]).loss
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimiser.step()
             schedule.step()
             optimiser.zero_grad()
@@ -200,11 +214,13 @@ def train_model(splits: dict[str, list[LabelledSentence]], *, epochs: int) -> tu
 
 def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, Any]:
     """Export to ONNX fp32 and int8, score both with the runtime code, write the shipped model folder."""
+    import onnx
     import torch
     from transformers import AutoModelForSequenceClassification
 
     from crosscheck.analyze.claims import score_sentences
     from crosscheck.models.runtime import load_onnx_model
+    from training.split_encoder import same_trunk, split_file
 
     # Export through the eager attention path (plain ops that ONNX opset 17 covers).
     eager = AutoModelForSequenceClassification.from_pretrained(
@@ -223,6 +239,9 @@ def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, A
     out_dir = RUN_DIR / "onnx"
     if out_dir.exists():
         shutil.rmtree(out_dir)
+    shipped_trunk = MODEL_DIR.parent / "encoder-trunk" / "model.onnx"
+    if not shipped_trunk.exists():
+        raise SystemExit(f"{shipped_trunk} is missing: run python -m training.sentence_encoder.export first")
     example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
     export_onnx_int8(
         Logits(eager),
@@ -238,8 +257,15 @@ def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, A
         tokenizer_json=minilm_dir() / "tokenizer.json",
         keep_fp32=True,
     )
+    # The whole int8 model -> its head above the shared trunk (whose weights must be the shipped trunk's).
+    split_file(out_dir / "model.onnx", FROZEN_LAYERS, out_dir / "trunk.onnx", out_dir / "model.onnx")
+    figures: dict[str, Any] = {
+        "trunk_is_shipped_trunk": same_trunk(onnx.load(str(out_dir / "trunk.onnx")), onnx.load(str(shipped_trunk)))
+    }
+    print(f"trunk weights equal the shipped trunk's: {figures['trunk_is_shipped_trunk']}", flush=True)
+    (out_dir / "trunk.onnx").unlink()
     config = {"labels": ["No", "Yes"], "positive_label": "Yes", "max_length": MAX_LENGTH, "pad_id": 0}
-    figures: dict[str, Any] = {}
+    head = {"trunk": "encoder-trunk", "trunk_layers": FROZEN_LAYERS}
     fp32_dir = RUN_DIR / "onnx-fp32"
     if fp32_dir.exists():
         shutil.rmtree(fp32_dir)
@@ -248,7 +274,7 @@ def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, A
     shutil.copy(out_dir / "tokenizer.json", fp32_dir / "tokenizer.json")
     scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, folder in (("onnx fp32", fp32_dir), ("onnx int8 weights", out_dir)):
-        (folder / "config.json").write_text(json.dumps(config))
+        (folder / "config.json").write_text(json.dumps(config if folder == fp32_dir else {**config, **head}))
         onnx_model = load_onnx_model(str(folder), threads=1)
         scores[name] = tuple(
             score_sentences([s.text for s in splits[k]], model=onnx_model) for k in ("dev", "dev-test")
@@ -261,14 +287,16 @@ def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, A
     )
     MODEL_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copy(out_dir / "model.onnx", MODEL_DIR / "model.onnx")
-    shutil.copy(out_dir / "tokenizer.json", MODEL_DIR / "tokenizer.json")
+    (MODEL_DIR / "tokenizer.json").unlink(missing_ok=True)  # the trunk's tokenizer is the model's
     shipped = {
         **config,
+        **head,
         "threshold": threshold,
         "threshold_tuning": THRESHOLD_TUNING,
         "base_model": "sentence-transformers/all-MiniLM-L6-v2",
+        "frozen": f"embeddings and encoder layers 0-{FROZEN_LAYERS - 1} (the shared trunk)",
         "training_data": "CheckThat! 2024 Task 1 English train",
-        "date": "2026-11-22",
+        "date": time.strftime("%Y-%m-%d"),
     }
     (MODEL_DIR / "config.json").write_text(json.dumps(shipped, indent=2) + "\n")
     figures["size_bytes"] = (MODEL_DIR / "model.onnx").stat().st_size
@@ -299,6 +327,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline-only", action="store_true")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument(
+        "--frozen-layers", type=int, default=FROZEN_LAYERS, help="encoder layers kept as the shared trunk's"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--export-only", action="store_true", help="export the saved best checkpoint again")
     parser.add_argument("--retune-only", action="store_true", help="re-tune the shipped model's threshold on dev")
     args = parser.parse_args()
@@ -324,7 +356,9 @@ def main() -> None:
     elif not args.baseline_only:
         import torch
 
-        model, _tokenizer, training = train_model(splits, epochs=args.epochs)
+        model, _tokenizer, training = train_model(
+            splits, epochs=args.epochs, frozen_layers=args.frozen_layers, threads=args.threads
+        )
         torch.save(model.state_dict(), checkpoint)
         figures["training"] = training
         (RUN_DIR / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")

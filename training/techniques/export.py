@@ -10,6 +10,7 @@
    reproduces).
 
     python -m training.techniques.export --si training/runs/si/best.pt --tc training/runs/tc/best.pt
+    python -m training.techniques.export --si training/runs/si/best.pt --si-only    # a new tagger, same classifier
     python -m training.techniques.export --skip-export    # re-tune the shipped models on dev (no torch needed)
 """
 
@@ -31,13 +32,17 @@ from crosscheck.evaluate.ptc import TECHNIQUES, PtcSpan, joint_scores, si_scores
 from crosscheck.evaluate.techniques import classify_spans, label_spans, line_bounds
 from crosscheck.models.runtime import MODELS_DIR, load_onnx_model
 from training.common import export_onnx_int8, minilm_dir
+from training.split_encoder import TRUNK_LAYERS
 from training.techniques.data import Split, load_split, tokenizer_json
 
 
-def export_si(checkpoint: Path, out: Path) -> None:
+def export_si(checkpoint: Path, out: Path, *, trunk_layers: int = TRUNK_LAYERS) -> None:
+    """Export the tagger; trained above the shared encoder trunk (``trunk_layers`` frozen), only its head ships."""
+    import onnx
     import torch
     from transformers import AutoModel
 
+    from training.split_encoder import same_trunk, split_file
     from training.techniques.train_si import MAX_LEN, Tagger
 
     model = Tagger(AutoModel.from_pretrained(str(minilm_dir())))
@@ -56,7 +61,15 @@ def export_si(checkpoint: Path, out: Path) -> None:
         },
         tokenizer_json=tokenizer_json(),
     )
-    config = {"max_length": MAX_LEN, "pad_id": 0, "outputs": ["in_span", *TECHNIQUES], "decode": {}}
+    config: dict[str, object] = {"max_length": MAX_LEN, "pad_id": 0, "outputs": ["in_span", *TECHNIQUES], "decode": {}}
+    if trunk_layers:
+        split_file(out / "model.onnx", trunk_layers, out / "trunk.onnx", out / "model.onnx")
+        shipped = onnx.load(str(MODELS_DIR / "encoder-trunk" / "model.onnx"))
+        same = same_trunk(onnx.load(str(out / "trunk.onnx")), shipped)
+        print(f"tagger trunk weights equal the shipped trunk's: {same}", flush=True)
+        (out / "trunk.onnx").unlink()
+        (out / "tokenizer.json").unlink()  # the trunk's tokenizer is the tagger's
+        config.update(trunk="encoder-trunk", trunk_layers=trunk_layers)
     (out / "config.json").write_text(json.dumps(config, indent=1))
 
 
@@ -109,6 +122,10 @@ def main() -> None:
     parser.add_argument("--tc", type=Path, default=Path("training/runs/tc/best.pt"))
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
     parser.add_argument("--skip-export", action="store_true", help="Only re-tune and re-score the exported models.")
+    parser.add_argument("--si-only", action="store_true", help="Export the tagger only (the classifier as shipped).")
+    parser.add_argument(
+        "--frozen-layers", type=int, default=TRUNK_LAYERS, help="encoder layers the tagger kept frozen (0: none)"
+    )
     args = parser.parse_args()
     si_dir, tc_dir = args.out / "techniques-si", args.out / "techniques-tc"
     train, dev = load_split("train"), load_split("dev")
@@ -117,8 +134,9 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(2)
-        export_si(args.si, si_dir)
-        export_tc(args.tc, tc_dir, [counts[t] for t in TECHNIQUES])
+        export_si(args.si, si_dir, trunk_layers=args.frozen_layers)
+        if not args.si_only:
+            export_tc(args.tc, tc_dir, [counts[t] for t in TECHNIQUES])
     # The classifier is re-tuned from the token limit it was trained with (the tagger's); a re-tune also starts its
     # decoding search from the decoding shipped so far.
     si_config = json.loads((si_dir / "config.json").read_text())

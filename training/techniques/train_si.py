@@ -23,7 +23,8 @@ from transformers import AutoModel, get_linear_schedule_with_warmup
 
 from crosscheck.analyze.technique_decode import DecodeOptions, decode_words, group_words
 from crosscheck.evaluate.ptc import PtcSpan, merge_spans, si_scores
-from training.common import minilm_dir, start_run
+from training.common import freeze_trunk, minilm_dir, start_run
+from training.split_encoder import TRUNK_LAYERS
 from training.techniques.data import Split, batches, line_spans, load_split, technique_index, tokenizer_json
 
 MAX_LEN = 128
@@ -129,6 +130,12 @@ def main() -> None:
     parser.add_argument("--aux-weight", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--frozen-layers",
+        type=int,
+        default=TRUNK_LAYERS,
+        help="encoder layers kept as the shared trunk's (embeddings included; 0 fine-tunes everything)",
+    )
     parser.add_argument("--out", type=Path, default=Path("training/runs/si"))
     args = parser.parse_args()
     rng = start_run(seed=args.seed, threads=args.threads, out=args.out)
@@ -143,7 +150,9 @@ def main() -> None:
     print(f"train lines {len(train_ex)}, dev lines {len(dev_ex)}, train in-span token share {share:.3f}", flush=True)
 
     model = Tagger(AutoModel.from_pretrained(str(minilm_dir())))
-    optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    frozen = freeze_trunk(model.encoder, args.frozen_layers) if args.frozen_layers else []
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optim = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0.01)
     steps = args.epochs * len(batches(train_ex, args.batch, shuffle=False, rng=rng))
     sched = get_linear_schedule_with_warmup(optim, int(0.06 * steps), steps)
     loss_fn = nn.BCEWithLogitsLoss(reduction="none")
@@ -151,6 +160,8 @@ def main() -> None:
     best_f1 = -1.0
     for epoch in range(1, args.epochs + 1):
         model.train()
+        for module in frozen:  # the trunk computes as it does at run time: no dropout
+            module.eval()
         t0 = time.time()
         total = 0.0
         groups = batches(train_ex, args.batch, shuffle=True, rng=rng)
@@ -162,7 +173,7 @@ def main() -> None:
             weights = torch.tensor([1.0] + [args.aux_weight] * (N_OUT - 1))
             loss = (losses * weights).sum() / valid[..., 0].sum().clamp(min=1)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optim.step()
             sched.step()
             optim.zero_grad()

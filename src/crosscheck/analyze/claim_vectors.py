@@ -1,7 +1,9 @@
 """The ``claim_vectors`` stage: a sentence embedding of each claim, for linking claims across articles.
 
 The vectors come from the shipped sentence encoder (:mod:`crosscheck.corpus.embed`, all-MiniLM-L6-v2); they are
-stored beside the claims (not exported) and feed the nearest-neighbour index of ``crosscheck link``.
+stored beside the claims (not exported) and feed the nearest-neighbour index of ``crosscheck link``. The encoder's
+lower layers are the trunk the check-worthiness model shares, so after the claims stage only its upper three layers
+run for each claim.
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
 """Sentence embeddings for claim linking: all-MiniLM-L6-v2 (``models/sentence-encoder``), int8 weights on onnxruntime.
 
-Mean pooling over the word pieces and L2 normalisation are inside the ONNX graph, so a row of :func:`embed` is the
-sentence-transformers embedding of the text (cosine = dot product). Each text is encoded on its own (a batch of one,
-no padding): the graph's mean pooling is a ``ReduceSum`` over the sequence axis, which onnxruntime adds in another
-order for a batch of several texts, so a batched vector would depend on its batch-mates in the last bit. A text
-encoded before in this process comes from the model's cache (:meth:`~crosscheck.models.runtime.OnnxModel.rows`).
+The model is split in two: its embeddings and first three layers are the shared encoder trunk
+(``models/encoder-trunk``), which the check-worthiness model reads too, and ``models/sentence-encoder`` holds the
+upper three layers, the mean pooling over the word pieces and the L2 normalisation, so a row of :func:`embed` is the
+sentence-transformers embedding of the text (cosine = dot product). A claim scored by the claims stage is embedded
+from the trunk's cached hidden states of that pass: only the upper layers run again. Each text's head runs on its
+own (a batch of one, no padding): the graph's mean pooling is a ``ReduceSum`` over the sequence axis, which
+onnxruntime adds in another order for a batch of several texts, so a batched vector would depend on its batch-mates
+in the last bit. A text encoded before in this process comes from the model's cache
+(:meth:`~crosscheck.models.runtime.OnnxModel.rows`).
 """
 
 from __future__ import annotations

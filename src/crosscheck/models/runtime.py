@@ -19,7 +19,7 @@ import json
 import os
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ ACTIVATION_QUANT_OPS = (b"DynamicQuantizeLinear", b"MatMulInteger", b"DynamicQua
 MAX_BATCH_TOKENS = 1024
 #: Texts whose outputs each model keeps (least recently used dropped first).
 CACHE_SIZE = 8192
+#: The input a head model reads: its trunk's output (``training/split_encoder.py``).
+HIDDEN_STATES = "hidden_states"
 
 
 @dataclass
@@ -53,11 +55,21 @@ class OnnxModel:
     session: Any  # onnxruntime.InferenceSession
     tokenizer: Any  # tokenizers.Tokenizer
     config: dict[str, Any]
-    #: (text, pair, max length) -> (each output's row for the text, its encoding); see :meth:`rows`.
-    cache: OrderedDict[tuple[str, str | None, int], tuple[tuple[np.ndarray, ...], Any]] = field(
+    #: A head model's trunk: this model's session reads the trunk's hidden states, not tokens (see :meth:`rows`).
+    trunk: OnnxModel | None = None
+    #: (text, pair) -> (each output's row for the text, its encoding, the max length it was computed at).
+    cache: OrderedDict[tuple[str, str | None], tuple[tuple[np.ndarray, ...], Any, int]] = field(
         default_factory=OrderedDict, repr=False
     )
     cache_size: int = CACHE_SIZE
+    #: Bytes of cached outputs at most, if bounded (a trunk's rows are whole hidden-state matrices).
+    cache_bytes: int | None = None
+    _cached_bytes: int = field(default=0, repr=False)
+
+    def uncached(self) -> OnnxModel:
+        """The same model (sessions, tokenizer, config) with empty caches, its trunk's included."""
+        trunk = self.trunk.uncached() if self.trunk is not None else None
+        return replace(self, trunk=trunk, cache=OrderedDict(), _cached_bytes=0)
 
     @property
     def input_names(self) -> list[str]:
@@ -120,40 +132,87 @@ class OnnxModel:
         """Each text's outputs (every model output's row for it) and its encoding, in input order.
 
         Texts seen before (by this model, in this process) come from the LRU cache; the others, each distinct text
-        once, are scored through :meth:`batches`. A row does not depend on the texts batched with it, so a cached
-        row is exactly the one scoring the text again would give.
+        once, are scored through :meth:`batches` (a head model: through its trunk's rows). A row does not depend on
+        the texts batched with it, so a cached row is exactly the one scoring the text again would give. A row
+        computed at another ``max_length`` is reused when its text was not truncated and fits this one.
         """
         max_length = max_length or int(self.config.get("max_length", 128))
         found: dict[str, tuple[tuple[np.ndarray, ...], Any]] = {}
         for text in texts:
-            hit = self.cache.get((text, None, max_length))
-            if hit is not None:
-                found[text] = hit
+            hit = self.cache.get((text, None))
+            if hit is not None and _fits(hit, max_length):
+                found[text] = (hit[0], hit[1])
         todo = list(dict.fromkeys(t for t in texts if t not in found))
-        for indices, feeds, encodings in self.batches(todo, batch_size=batch_size, max_length=max_length):
-            outputs = self.run(feeds)
-            for row, (k, encoding) in enumerate(zip(indices, encodings, strict=True)):
-                found[todo[k]] = (tuple(np.array(output[row]) for output in outputs), encoding)
+        if self.trunk is not None:
+            found.update(self._head_rows(todo, batch_size=batch_size, max_length=max_length))
+        else:
+            for indices, feeds, encodings in self.batches(todo, batch_size=batch_size, max_length=max_length):
+                outputs = self.run(feeds)
+                for row, (k, encoding) in enumerate(zip(indices, encodings, strict=True)):
+                    found[todo[k]] = (tuple(np.array(output[row]) for output in outputs), encoding)
         # Most recently used last, in the order the texts were passed; the oldest go first.
+        fresh = set(todo)
         for text in texts:
-            key = (text, None, max_length)
-            self.cache[key] = found[text]
-            self.cache.move_to_end(key)
-        while len(self.cache) > self.cache_size:
-            self.cache.popitem(last=False)
+            key = (text, None)
+            if text in fresh:
+                fresh.discard(text)
+                old = self.cache.pop(key, None)
+                if old is not None:
+                    self._cached_bytes -= _nbytes(old[0])
+                self.cache[key] = (*found[text], max_length)
+                self._cached_bytes += _nbytes(found[text][0])
+            else:
+                self.cache.move_to_end(key)
+        limit = self.cache_bytes
+        while self.cache and (len(self.cache) > self.cache_size or (limit is not None and self._cached_bytes > limit)):
+            _, (dropped, _, _) = self.cache.popitem(last=False)
+            self._cached_bytes -= _nbytes(dropped)
         return [found[text] for text in texts]
+
+    def _head_rows(
+        self, texts: list[str], *, batch_size: int, max_length: int
+    ) -> dict[str, tuple[tuple[np.ndarray, ...], Any]]:
+        """A head model's rows: the trunk's hidden states of each text, then the head over texts of one length."""
+        assert self.trunk is not None
+        states = self.trunk.rows(texts, batch_size=batch_size, max_length=max_length)
+        by_length: dict[int, list[int]] = defaultdict(list)
+        for i, (_, encoding) in enumerate(states):
+            by_length[len(encoding.ids)].append(i)
+        found: dict[str, tuple[tuple[np.ndarray, ...], Any]] = {}
+        for length in sorted(by_length):
+            group = by_length[length]
+            size = max(1, min(batch_size, MAX_BATCH_TOKENS // max(1, length)))
+            for begin in range(0, len(group), size):
+                indices = group[begin : begin + size]
+                encodings = [states[i][1] for i in indices]
+                feeds = self._feeds(encodings)
+                feeds[HIDDEN_STATES] = np.stack([states[i][0][0] for i in indices])
+                outputs = self.run(feeds)
+                for row, (k, encoding) in enumerate(zip(indices, encodings, strict=True)):
+                    found[texts[k]] = (tuple(np.array(output[row]) for output in outputs), encoding)
+        return found
 
     def _feeds(self, encodings: list[Any]) -> dict[str, np.ndarray]:
         feeds: dict[str, np.ndarray] = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
         }
-        if "token_type_ids" in self.input_names:
+        if "token_type_ids" in self.input_names and not self.trunk:
             feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
         return {k: v for k, v in feeds.items() if k in self.input_names}
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         return list(self.session.run(None, feeds))
+
+
+def _nbytes(outputs: tuple[np.ndarray, ...]) -> int:
+    return sum(int(o.nbytes) for o in outputs)
+
+
+def _fits(hit: tuple[tuple[np.ndarray, ...], Any, int], max_length: int) -> bool:
+    """Whether a cached row serves a call at ``max_length``: computed at it, or of an untruncated text that fits."""
+    _, encoding, computed_at = hit
+    return computed_at == max_length or (not encoding.overflowing and len(encoding.ids) <= max_length)
 
 
 def default_threads() -> int:
@@ -212,7 +271,22 @@ def load_onnx_model(name_or_path: str, threads: int | None = None) -> OnnxModel:
     if quantising:
         raise ModelError("E060", path=model_file, ops=", ".join(quantising))
     session = ort.InferenceSession(data, session_options(threads), providers=["CPUExecutionProvider"])
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     config_file = folder / "config.json"
     config = json.loads(config_file.read_text()) if config_file.exists() else {}
-    return OnnxModel(path=folder, session=session, tokenizer=tokenizer, config=config)
+    if config.get("trunk"):
+        # The trunk beside the head's folder, else the shipped one.
+        trunk_dir = folder.parent / str(config["trunk"])
+        trunk = load_onnx_model(str(trunk_dir if trunk_dir.exists() else MODELS_DIR / str(config["trunk"])), threads)
+        wanted, has = int(config.get("trunk_layers", 0)), int(trunk.config.get("layers", -1))
+        if wanted != has:
+            raise ModelError("E061", path=folder, trunk=trunk.path, wanted=wanted - 1, has=has - 1)
+        return OnnxModel(path=folder, session=session, tokenizer=trunk.tokenizer, config=config, trunk=trunk)
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    megabytes = config.get("cache_megabytes")
+    return OnnxModel(
+        path=folder,
+        session=session,
+        tokenizer=tokenizer,
+        config=config,
+        cache_bytes=int(megabytes) << 20 if megabytes else None,
+    )
