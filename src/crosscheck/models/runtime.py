@@ -11,6 +11,12 @@ batches only texts of the same token length, so no batch is padded either, and a
 :data:`MAX_BATCH_TOKENS` tokens each (beyond a few texts a larger batch is no faster per token, only larger in
 memory). :meth:`OnnxModel.rows` keeps each text's outputs in a per-model LRU cache, so a sentence repeated across
 articles (syndicated copies, boilerplate) is encoded once per process; a cached row is the one the text gets alone.
+
+Models that keep all-MiniLM-L6-v2's lower layers unchanged share them: ``models/encoder-trunk`` holds the embeddings
+and the first layers, and such a model's folder holds only its upper layers (a *head*, whose ``config.json`` names
+the trunk; ``training/split_encoder.py`` cuts an exported model in two). A head's :meth:`OnnxModel.rows` takes each
+text's hidden states from the trunk's own rows (cached, bounded in bytes), so two heads scoring the same sentence
+(check-worthiness, then the claim embedding) run the trunk on it once.
 """
 
 from __future__ import annotations
@@ -107,6 +113,8 @@ class OnnxModel:
         ``batch_size`` texts and ``max_tokens`` tokens (always one text at least). No batch is padded, so each
         text's outputs are the ones it gets when scored alone.
         """
+        if self.trunk is not None:
+            raise TypeError(f"{self.path} reads its trunk's hidden states: score it through rows()")
         max_length = max_length or int(self.config.get("max_length", 128))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=max_length)
