@@ -36,7 +36,7 @@ from training.split_encoder import TRUNK_LAYERS
 from training.techniques.data import Split, load_split, tokenizer_json
 
 
-def export_si(checkpoint: Path, out: Path, *, trunk_layers: int = TRUNK_LAYERS) -> None:
+def export_si(checkpoint: Path, out: Path, *, trunk_layers: int = 0) -> None:
     """Export the tagger; trained above the shared encoder trunk (``trunk_layers`` frozen), only its head ships."""
     import onnx
     import torch
@@ -124,7 +124,10 @@ def main() -> None:
     parser.add_argument("--skip-export", action="store_true", help="Only re-tune and re-score the exported models.")
     parser.add_argument("--si-only", action="store_true", help="Export the tagger only (the classifier as shipped).")
     parser.add_argument(
-        "--frozen-layers", type=int, default=TRUNK_LAYERS, help="encoder layers the tagger kept frozen (0: none)"
+        "--frozen-layers",
+        type=int,
+        default=0,
+        help=f"encoder layers the tagger kept frozen ({TRUNK_LAYERS}: ship its head above the shared trunk; 0: none)",
     )
     args = parser.parse_args()
     si_dir, tc_dir = args.out / "techniques-si", args.out / "techniques-tc"

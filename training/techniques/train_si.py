@@ -133,8 +133,9 @@ def main() -> None:
     parser.add_argument(
         "--frozen-layers",
         type=int,
-        default=TRUNK_LAYERS,
-        help="encoder layers kept as the shared trunk's (embeddings included; 0 fine-tunes everything)",
+        default=0,
+        help=f"encoder layers kept frozen, embeddings included ({TRUNK_LAYERS}: above the shared trunk; the shipped "
+        "tagger: 0, fine-tuned end to end)",
     )
     parser.add_argument("--out", type=Path, default=Path("training/runs/si"))
     args = parser.parse_args()
