@@ -45,6 +45,20 @@ def test_a_text_gets_the_same_vector_whatever_else_is_in_the_batch() -> None:
     assert np.array_equal(reordered[-1], alone)
 
 
+def test_texts_of_one_length_are_encoded_together_and_get_the_vectors_they_get_alone() -> None:
+    model = load_encoder()
+    texts = [f"Ukrainian troops entered Kherson on day {n} of the counteroffensive." for n in range(10, 30)]
+    assert len({len(model.tokenizer.encode(t).ids) for t in texts}) == 1
+    batched = model.uncached()
+    runs: list[int] = []
+    run = batched.run
+    batched.run = lambda feeds: runs.append(len(feeds["input_ids"])) or run(feeds)  # type: ignore[method-assign]
+    together = embed(texts, model=batched)
+    assert runs == [len(texts)]  # one batch
+    alone = np.stack([embed([t], model=model.uncached())[0] for t in texts])
+    assert np.array_equal(together, alone)
+
+
 def test_a_repeated_text_is_encoded_once_and_gets_the_same_vector() -> None:
     model = load_encoder()
     counting = model.uncached()
@@ -52,7 +66,7 @@ def test_a_repeated_text_is_encoded_once_and_gets_the_same_vector() -> None:
     run = counting.run
     counting.run = lambda feeds: runs.append(len(feeds["input_ids"])) or run(feeds)  # type: ignore[method-assign]
     first = embed([FLED, SAME_STORY, FLED], model=counting)
-    assert runs == [1, 1]  # each distinct text once, on its own
+    assert runs == [1, 1]  # each distinct text once (the two differ in length, so not in one batch)
     again = embed([SAME_STORY, FLED], model=counting)
     assert runs == [1, 1]
     assert np.array_equal(first[0], first[2]) and np.array_equal(again[1], first[0])

@@ -90,7 +90,7 @@ Embedder = Callable[[Store, Sequence[tuple[str, str, str]]], None]
 def embed_claims(claims: Sequence[tuple[str, str, str]], model: Any = None) -> list[tuple[str, str, np.ndarray]]:
     """The per-claim work of linking: ``(claim id, article id, vector)`` for each ``(claim id, article id, text)``.
 
-    Each text is encoded on its own, so a vector never depends on the claims embedded with it.
+    A vector never depends on the claims embedded with it (:func:`crosscheck.corpus.embed.embed`).
     """
     from .embed import embed
 
