@@ -26,7 +26,7 @@ from crosscheck.analyze.pipeline import Document, Pipeline, build_pipeline
 from crosscheck.analyze.techniques import load_technique_model
 from crosscheck.article import Article
 from crosscheck.errors import ModelError
-from crosscheck.models.runtime import MODELS_DIR, load_onnx_model, session_options
+from crosscheck.models.runtime import MODELS_DIR, OnnxModel, load_onnx_model, session_options
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -167,8 +167,14 @@ def test_a_model_that_quantises_activations_is_refused(tmp_path: Path) -> None:
     assert error.value.code == "E060"
 
 
+def _trunk() -> OnnxModel:
+    trunk = load_checkworthiness().trunk
+    assert trunk is not None
+    return trunk
+
+
 def test_unpadded_batches_hold_texts_of_one_token_count() -> None:
-    model = load_checkworthiness()
+    model = _trunk()
     texts = example_sentences()[:60]
     seen: list[int] = []
     for indices, feeds, encodings in model.batches(texts, batch_size=4):
@@ -180,7 +186,7 @@ def test_unpadded_batches_hold_texts_of_one_token_count() -> None:
 
 
 def test_batches_hold_at_most_max_tokens_and_one_text_at_least() -> None:
-    model = load_checkworthiness()
+    model = _trunk()
     texts = example_sentences()[:80]
     seen: list[int] = []
     for indices, feeds, _ in model.batches(texts, batch_size=32, max_tokens=64):
@@ -280,3 +286,8 @@ def test_examples_alone_and_inside_a_mixed_batch_get_the_same_techniques_and_cla
         assert inside[name].techniques == alone[name].techniques, name
         assert inside[name].claims == alone[name].claims, name
         assert inside[name].layers["technique_profile"] == alone[name].layers["technique_profile"], name
+
+
+def test_a_head_model_refuses_token_batches() -> None:
+    with pytest.raises(TypeError, match="rows"):
+        next(load_checkworthiness().batches(["Kherson was liberated."]))
