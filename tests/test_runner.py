@@ -10,13 +10,13 @@ from typing import ClassVar
 import pytest
 from click.testing import CliRunner
 
-from crosscheck import Store, __version__, open_store
+from crosscheck import Store, open_store
 from crosscheck.analyze.parse import split_pieces
 from crosscheck.analyze.pipeline import Document, Layer, register_stage
 from crosscheck.article import Article
 from crosscheck.cli import main
 from crosscheck.ingest import ingest
-from crosscheck.runners.base import due
+from crosscheck.runners.base import analysis_version, due
 from crosscheck.runners.local import BATCH_SIZE, analyze_store, pool_batch_size
 
 STAGES = ["parse", "entities", "quantities", "dates"]
@@ -27,9 +27,9 @@ def test_analyze_once_then_only_what_changed(examples_dir: Path, db_path: Path) 
         ingest([str(examples_dir)], store)
         assert analyze_store(store, stages=STAGES, workers=1) == 3
         assert analyze_store(store, stages=STAGES, workers=1) == 0  # nothing new
-        assert store.needs_analysis(STAGES, __version__) == []
+        assert store.needs_analysis(STAGES, analysis_version()) == []
         # Another stage list makes every article due again.
-        assert len(store.needs_analysis([*STAGES, "attribution"], __version__)) == 3
+        assert len(store.needs_analysis([*STAGES, "attribution"], analysis_version())) == 3
         rabbit = next(a for a in store.articles() if "Run Rabbit Run" in a.text)
         analysis = store.analysis(rabbit.id)
         assert analysis is not None
@@ -179,3 +179,14 @@ def test_pool_batches_give_every_worker_several_batches() -> None:
     assert pool_batch_size(10_000, 2) == BATCH_SIZE
     assert pool_batch_size(3, 4) == 1
     assert pool_batch_size(84, 2, batch_size=8) == 8
+
+
+def test_the_analysis_version_names_the_package_and_the_shipped_models_and_data() -> None:
+    import crosscheck
+    from crosscheck.runners import base
+
+    version = analysis_version()
+    package, digest = version.split("+")
+    assert package == crosscheck.__version__ and len(digest) == 12
+    base.analysis_version.cache_clear()
+    assert analysis_version() == version  # the same files, the same version

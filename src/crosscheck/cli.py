@@ -336,12 +336,13 @@ def analyze(
     """
     from tqdm import tqdm
 
+    from .runners.base import due
     from .runners.local import DEFAULT_STAGES, analyze_store
 
     _check_runner(runner, address)
     names = [s for s in stages.split(",") if s] if stages else list(DEFAULT_STAGES)
     with _open(db_path) as store:
-        total = store.count() if force else len(store.needs_analysis(names, __version__))
+        total = len(due(store, names, force=force))
         with tqdm(total=total, desc="analyze", unit=" articles", disable=quiet, file=sys.stderr) as bar:
             if runner == "ray":
                 from .runners.ray import analyze_store_ray

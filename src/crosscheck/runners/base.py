@@ -14,10 +14,12 @@ independent of its batch-mates, an article's analysis does not depend on the bat
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
@@ -65,10 +67,31 @@ def load_pipeline(stages: Sequence[str]) -> Pipeline:
     return _pipeline(tuple(stages))
 
 
+#: Folders of the package whose files an analysis depends on (models, their configs, rule and gazetteer data).
+_ANALYSIS_INPUTS = ("models", "data")
+
+
+@lru_cache(maxsize=1)
+def analysis_version() -> str:
+    """The version every analysis is stored with: the package's, then a digest of the shipped models and data.
+
+    A retrained model or changed rule data therefore makes every stored article due for analysis again, while the
+    same files give the same version on any machine (the digest reads the files' paths and bytes, nothing else).
+    """
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for folder in _ANALYSIS_INPUTS:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and path.suffix not in {".md", ".py", ".pyc"} and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
 def due(store: Store, stages: Sequence[str], *, force: bool = False) -> list[str]:
     """Ids of the articles to analyse, in storage order: every article with ``force``, else those not analysed with
-    exactly these stages and this version (failed articles have no analysis, so they are retried)."""
-    return store.article_ids() if force else store.needs_analysis(stages, __version__)
+    exactly these stages and this :func:`analysis_version` (failed articles have no analysis, so they are retried)."""
+    return store.article_ids() if force else store.needs_analysis(stages, analysis_version())
 
 
 def batches(store: Store, ids: Sequence[str], size: int = BATCH_SIZE) -> Iterator[list[Article]]:
@@ -144,7 +167,7 @@ def save_outcomes(store: Store, stages: Sequence[str], outcomes: Sequence[Outcom
     reason (and lose any earlier analysis, so the next run retries them)."""
     store.save_outcomes(
         stages,
-        __version__,
+        analysis_version(),
         [(o.article_id, o.data) for o in outcomes if o.data is not None],
         [(o.article_id, o.error or "unknown error") for o in outcomes if o.data is None],
         [(o.article_id, *o.vectors) for o in outcomes if o.data is not None and o.vectors is not None],
