@@ -92,6 +92,16 @@ def same_trunk(a: Any, b: Any) -> bool:
     return sorted(map(key, weights(a))) == sorted(map(key, weights(b)))
 
 
+def keep_head(model_path: Path, layers: int, shipped_trunk: Path) -> bool:
+    """Replace a whole exported model by its head above ``layers``; returns whether its trunk's weights equal the
+    shipped trunk's (so the head reads at run time what it was trained on)."""
+    import onnx
+
+    trunk, head = split(onnx.load(str(model_path)), layers)
+    onnx.save(head, str(model_path))
+    return same_trunk(trunk, onnx.load(str(shipped_trunk)))
+
+
 def split_file(source: Path, layers: int, trunk_path: Path, head_path: Path) -> None:
     import onnx
 

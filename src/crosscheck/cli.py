@@ -342,7 +342,7 @@ def analyze(
     _check_runner(runner, address)
     names = [s for s in stages.split(",") if s] if stages else list(DEFAULT_STAGES)
     with _open(db_path) as store:
-        total = len(due(store, names, force=force))
+        total = store.count() if force else len(due(store, names))
         with tqdm(total=total, desc="analyze", unit=" articles", disable=quiet, file=sys.stderr) as bar:
             if runner == "ray":
                 from .runners.ray import analyze_store_ray

@@ -214,13 +214,12 @@ def train_model(
 
 def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, Any]:
     """Export to ONNX fp32 and int8, score both with the runtime code, write the shipped model folder."""
-    import onnx
     import torch
     from transformers import AutoModelForSequenceClassification
 
     from crosscheck.analyze.claims import score_sentences
     from crosscheck.models.runtime import load_onnx_model
-    from training.split_encoder import same_trunk, split_file
+    from training.split_encoder import keep_head
 
     # Export through the eager attention path (plain ops that ONNX opset 17 covers).
     eager = AutoModelForSequenceClassification.from_pretrained(
@@ -258,12 +257,10 @@ def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, A
         keep_fp32=True,
     )
     # The whole int8 model -> its head above the shared trunk (whose weights must be the shipped trunk's).
-    split_file(out_dir / "model.onnx", FROZEN_LAYERS, out_dir / "trunk.onnx", out_dir / "model.onnx")
     figures: dict[str, Any] = {
-        "trunk_is_shipped_trunk": same_trunk(onnx.load(str(out_dir / "trunk.onnx")), onnx.load(str(shipped_trunk)))
+        "trunk_is_shipped_trunk": keep_head(out_dir / "model.onnx", FROZEN_LAYERS, shipped_trunk)
     }
     print(f"trunk weights equal the shipped trunk's: {figures['trunk_is_shipped_trunk']}", flush=True)
-    (out_dir / "trunk.onnx").unlink()
     config = {"labels": ["No", "Yes"], "positive_label": "Yes", "max_length": MAX_LENGTH, "pad_id": 0}
     head = {"trunk": "encoder-trunk", "trunk_layers": FROZEN_LAYERS}
     fp32_dir = RUN_DIR / "onnx-fp32"

@@ -38,11 +38,10 @@ from training.techniques.data import Split, load_split, tokenizer_json
 
 def export_si(checkpoint: Path, out: Path, *, trunk_layers: int = 0) -> None:
     """Export the tagger; trained above the shared encoder trunk (``trunk_layers`` frozen), only its head ships."""
-    import onnx
     import torch
     from transformers import AutoModel
 
-    from training.split_encoder import same_trunk, split_file
+    from training.split_encoder import keep_head
     from training.techniques.train_si import MAX_LEN, Tagger
 
     model = Tagger(AutoModel.from_pretrained(str(minilm_dir())))
@@ -63,11 +62,8 @@ def export_si(checkpoint: Path, out: Path, *, trunk_layers: int = 0) -> None:
     )
     config: dict[str, object] = {"max_length": MAX_LEN, "pad_id": 0, "outputs": ["in_span", *TECHNIQUES], "decode": {}}
     if trunk_layers:
-        split_file(out / "model.onnx", trunk_layers, out / "trunk.onnx", out / "model.onnx")
-        shipped = onnx.load(str(MODELS_DIR / "encoder-trunk" / "model.onnx"))
-        same = same_trunk(onnx.load(str(out / "trunk.onnx")), shipped)
+        same = keep_head(out / "model.onnx", trunk_layers, MODELS_DIR / "encoder-trunk" / "model.onnx")
         print(f"tagger trunk weights equal the shipped trunk's: {same}", flush=True)
-        (out / "trunk.onnx").unlink()
         (out / "tokenizer.json").unlink()  # the trunk's tokenizer is the tagger's
         config.update(trunk="encoder-trunk", trunk_layers=trunk_layers)
     (out / "config.json").write_text(json.dumps(config, indent=1))

@@ -123,16 +123,9 @@ class OnnxModel:
             if pairs is not None
             else self.tokenizer.encode_batch(list(texts))
         )
-        by_length: dict[int, list[int]] = defaultdict(list)
-        for i, encoding in enumerate(encodings):
-            by_length[len(encoding.ids)].append(i)
-        for length in sorted(by_length):
-            group = by_length[length]
-            size = max(1, min(batch_size, max_tokens // max(1, length)))
-            for begin in range(0, len(group), size):
-                indices = group[begin : begin + size]
-                chunk = [encodings[i] for i in indices]
-                yield indices, self._feeds(chunk), chunk
+        for indices in same_length_batches([len(e.ids) for e in encodings], batch_size, max_tokens):
+            chunk = [encodings[i] for i in indices]
+            yield indices, self._feeds(chunk), chunk
 
     def rows(
         self, texts: Sequence[str], *, batch_size: int = 32, max_length: int | None = None
@@ -183,21 +176,14 @@ class OnnxModel:
         """A head model's rows: the trunk's hidden states of each text, then the head over texts of one length."""
         assert self.trunk is not None
         states = self.trunk.rows(texts, batch_size=batch_size, max_length=max_length)
-        by_length: dict[int, list[int]] = defaultdict(list)
-        for i, (_, encoding) in enumerate(states):
-            by_length[len(encoding.ids)].append(i)
         found: dict[str, tuple[tuple[np.ndarray, ...], Any]] = {}
-        for length in sorted(by_length):
-            group = by_length[length]
-            size = max(1, min(batch_size, MAX_BATCH_TOKENS // max(1, length)))
-            for begin in range(0, len(group), size):
-                indices = group[begin : begin + size]
-                encodings = [states[i][1] for i in indices]
-                feeds = self._feeds(encodings)
-                feeds[HIDDEN_STATES] = np.stack([states[i][0][0] for i in indices])
-                outputs = self.run(feeds)
-                for row, (k, encoding) in enumerate(zip(indices, encodings, strict=True)):
-                    found[texts[k]] = (tuple(np.array(output[row]) for output in outputs), encoding)
+        for indices in same_length_batches([len(e.ids) for _, e in states], batch_size, MAX_BATCH_TOKENS):
+            encodings = [states[i][1] for i in indices]
+            feeds = self._feeds(encodings)
+            feeds[HIDDEN_STATES] = np.stack([states[i][0][0] for i in indices])
+            outputs = self.run(feeds)
+            for row, (k, encoding) in enumerate(zip(indices, encodings, strict=True)):
+                found[texts[k]] = (tuple(np.array(output[row]) for output in outputs), encoding)
         return found
 
     def _feeds(self, encodings: list[Any]) -> dict[str, np.ndarray]:
@@ -205,12 +191,25 @@ class OnnxModel:
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
         }
-        if "token_type_ids" in self.input_names and not self.trunk:
+        if "token_type_ids" in self.input_names:
             feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
         return {k: v for k, v in feeds.items() if k in self.input_names}
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         return list(self.session.run(None, feeds))
+
+
+def same_length_batches(lengths: Sequence[int], batch_size: int, max_tokens: int) -> Iterator[list[int]]:
+    """Indices of texts of one token length per batch, shortest first: at most ``batch_size`` texts and
+    ``max_tokens`` tokens (always one text at least)."""
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for i, length in enumerate(lengths):
+        by_length[length].append(i)
+    for length in sorted(by_length):
+        group = by_length[length]
+        size = max(1, min(batch_size, max_tokens // max(1, length)))
+        for begin in range(0, len(group), size):
+            yield group[begin : begin + size]
 
 
 def _nbytes(outputs: tuple[np.ndarray, ...]) -> int:
