@@ -149,7 +149,7 @@ def torch_scores(model: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
 
 
 def train_model(
-    splits: dict[str, list[LabelledSentence]], *, epochs: int, frozen_layers: int = FROZEN_LAYERS, threads: int = 2
+    splits: dict[str, list[LabelledSentence]], *, epochs: int, threads: int = 2
 ) -> tuple[Any, Any, dict[str, Any]]:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
@@ -159,7 +159,7 @@ def train_model(
     base = minilm_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=2)
-    frozen = freeze_trunk(model.bert, frozen_layers)
+    frozen = freeze_trunk(model.bert, FROZEN_LAYERS)
     train = splits["train"]
     encoded = tokenizer([s.text for s in train], truncation=True, max_length=MAX_LENGTH, return_token_type_ids=False)
     ids: list[list[int]] = encoded["input_ids"]
@@ -324,9 +324,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline-only", action="store_true")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument(
-        "--frozen-layers", type=int, default=FROZEN_LAYERS, help="encoder layers kept as the shared trunk's"
-    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--export-only", action="store_true", help="export the saved best checkpoint again")
     parser.add_argument("--retune-only", action="store_true", help="re-tune the shipped model's threshold on dev")
@@ -353,9 +350,7 @@ def main() -> None:
     elif not args.baseline_only:
         import torch
 
-        model, _tokenizer, training = train_model(
-            splits, epochs=args.epochs, frozen_layers=args.frozen_layers, threads=args.threads
-        )
+        model, _tokenizer, training = train_model(splits, epochs=args.epochs, threads=args.threads)
         torch.save(model.state_dict(), checkpoint)
         figures["training"] = training
         (RUN_DIR / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
