@@ -38,7 +38,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def no_model_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_model_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The shipped models keep no outputs between calls: a test that scores a text twice gets it computed twice."""
     from crosscheck.analyze.claims import load_checkworthiness
     from crosscheck.analyze.techniques import load_technique_model
@@ -49,9 +49,12 @@ def no_model_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     for model in models:
         if model is None:
             continue
-        model.cache.clear()
+        model.clear_cache()
         monkeypatch.setattr(model, "cache_size", 0)
-        monkeypatch.setattr(model, "_cached_bytes", 0)
+    yield
+    for model in models:
+        if model is not None:
+            model.clear_cache()  # the byte count of what was cached before is gone with it
 
 
 def datasets_or_skip(name: str) -> Path:

@@ -225,10 +225,10 @@ def test_the_cache_keeps_only_the_most_recent_texts() -> None:
     assert [key[0] for key in small.cache] == [*texts[-4:-1], texts[0], texts[-1]]
 
 
-def test_sessions_neither_spin_nor_keep_an_arena_each() -> None:
+def test_sessions_neither_spin_nor_keep_an_arena() -> None:
     options = session_options(1)
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-    assert options.get_session_config_entry("session.use_env_allocators") == "1"
+    assert not options.enable_cpu_mem_arena
 
 
 # --- scores and stage results ----------------------------------------------------------------------------------------
@@ -291,3 +291,19 @@ def test_examples_alone_and_inside_a_mixed_batch_get_the_same_techniques_and_cla
 def test_a_head_model_refuses_token_batches() -> None:
     with pytest.raises(TypeError, match="rows"):
         next(load_checkworthiness().batches(["Kherson was liberated."]))
+
+
+@pytest.mark.usefixtures("no_model_cache")
+def test_cached_rows_keep_the_tokens_the_tokenizer_gave_in_a_compact_record() -> None:
+    si = load_technique_model().si
+    texts = example_sentences()[:6] + ["word " * 300]  # the last one is truncated
+    rows = si.rows(texts)
+    si.tokenizer.no_padding()
+    si.tokenizer.enable_truncation(max_length=int(si.config.get("max_length", 128)))
+    for text, (_, tokens) in zip(texts, rows, strict=True):
+        full = si.tokenizer.encode(text)
+        assert tokens.ids.tolist() == full.ids and tokens.type_ids.tolist() == full.type_ids
+        assert [tuple(o) for o in tokens.offsets.tolist()] == full.offsets
+        assert tokens.overflowing == bool(full.overflowing)
+        assert tokens.nbytes < 20 * len(full.ids)
+    assert rows[-1][1].overflowing and not rows[0][1].overflowing

@@ -131,3 +131,49 @@ def test_parsing_does_not_import_torch_and_torch_still_imports_after() -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.split() == ["6", "False", "3.0"]
+
+
+def test_the_analysis_imports_no_evaluation_code_and_eval_still_lists_every_command() -> None:
+    code = (
+        "import sys\n"
+        "import crosscheck.cli\n"
+        "from crosscheck.runners.base import load_pipeline\n"
+        "load_pipeline(['parse', 'entities', 'quantities'])\n"
+        "print(sorted(m for m in ('scipy', 'datasketch', 'crosscheck.evaluate.reuse') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "[]"
+    from click.testing import CliRunner
+
+    from crosscheck.cli import main
+
+    listed = CliRunner().invoke(main, ["eval", "--help"])
+    assert listed.exit_code == 0
+    for name in ("attribution", "checkworthiness", "cleaning", "reuse", "stance", "stories", "techniques"):
+        assert f"  {name} " in listed.output
+    assert CliRunner().invoke(main, ["eval", "reuse", "--help"]).exit_code == 0
+
+
+def test_spacy_batches_are_bounded_in_texts_and_characters_and_keep_the_order() -> None:
+    from crosscheck.analyze.parse import text_batches
+
+    lengths = [3_000, 4_000, 2_000, 30_000, 1_000, 1_000, 1_000, 1_000, 1_000, 11_000, 500]
+    batches = text_batches(lengths, 4, 12_000)
+    assert batches == [[0, 1, 2], [3], [4, 5, 6, 7], [8, 9], [10]]
+    assert [i for batch in batches for i in batch] == list(range(len(lengths)))
+    assert text_batches([], 4, 12_000) == []
+
+
+def test_a_doc_does_not_depend_on_the_texts_parsed_with_it(example_texts: dict[str, str]) -> None:
+    from crosscheck.analyze.parse import load_nlp
+
+    nlp = load_nlp()
+    texts = list(example_texts.values())
+
+    def parsed(doc: object) -> list[tuple[str, str, int, str]]:
+        return [(t.tag_, t.dep_, t.head.i, t.ent_type_) for t in doc]  # type: ignore[attr-defined]
+
+    together = [parsed(d) for d in nlp.pipe(texts, batch_size=len(texts))]
+    alone = [parsed(nlp(t)) for t in texts]
+    assert together == alone

@@ -45,7 +45,7 @@ RUN_DIR = ROOT / "training" / "runs" / "sentence-encoder"
 MODEL_DIR = ROOT / "src" / "crosscheck" / "models" / "sentence-encoder"
 TRUNK_DIR = ROOT / "src" / "crosscheck" / "models" / "encoder-trunk"
 #: Hidden states the trunk keeps per process for the heads that read them (the claim stages of one batch).
-TRUNK_CACHE_MEGABYTES = 64
+TRUNK_CACHE_MEGABYTES = 32
 
 
 class MeanPooledNormalised(nn.Module):

