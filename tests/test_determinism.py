@@ -296,7 +296,7 @@ def test_a_head_model_refuses_token_batches() -> None:
 @pytest.mark.usefixtures("no_model_cache")
 def test_cached_rows_keep_the_tokens_the_tokenizer_gave_in_a_compact_record() -> None:
     si = load_technique_model().si
-    texts = example_sentences()[:6] + ["word " * 300]  # the last one is truncated
+    texts = [*example_sentences()[:6], "word " * 300]  # the last one is truncated
     rows = si.rows(texts)
     si.tokenizer.no_padding()
     si.tokenizer.enable_truncation(max_length=int(si.config.get("max_length", 128)))
