@@ -82,15 +82,14 @@ def _usage() -> tuple[float, float, float]:
 
 def _run_spacy(texts: list[str]) -> dict[str, Any]:
     c0 = time.process_time()
-    from crosscheck.analyze.parse import BATCH_CHARS, BATCH_SIZE, load_nlp, text_batches
+    from crosscheck.analyze.parse import load_nlp, parse_texts
 
     nlp = load_nlp()
     list(nlp.pipe(texts[:3]))
     load_cpu = time.process_time() - c0
     t0, c0 = time.perf_counter(), time.process_time()
-    for group in text_batches([len(t) for t in texts], BATCH_SIZE, BATCH_CHARS):
-        for _ in nlp.pipe([texts[i] for i in group], batch_size=len(group)):
-            pass
+    for _ in parse_texts(nlp, texts):
+        pass
     return {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "load_cpu_s": load_cpu}
 
 

@@ -118,6 +118,12 @@ def test_builtin_layers_are_declared_by_their_stages() -> None:
     assert "doc" not in names  # internal
 
 
+def python_stdout(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter on this checkout's sources."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+
+
 def test_parsing_does_not_import_torch_and_torch_still_imports_after() -> None:
     pytest.importorskip("torch")  # installed with the train extra: thinc would import it with spaCy
     code = (
@@ -128,9 +134,7 @@ def test_parsing_does_not_import_torch_and_torch_still_imports_after() -> None:
         "import torch\n"
         "print(torch.tensor([1.0, 2.0]).sum().item())\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.split() == ["6", "False", "3.0"]
+    assert python_stdout(code).split() == ["6", "False", "3.0"]
 
 
 def test_the_analysis_imports_no_evaluation_code_and_eval_still_lists_every_command() -> None:
@@ -141,9 +145,7 @@ def test_the_analysis_imports_no_evaluation_code_and_eval_still_lists_every_comm
         "load_pipeline(['parse', 'entities', 'quantities'])\n"
         "print(sorted(m for m in ('scipy', 'datasketch', 'crosscheck.evaluate.reuse') if m in sys.modules))\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.strip() == "[]"
+    assert python_stdout(code).strip() == "[]"
     from click.testing import CliRunner
 
     from crosscheck.cli import main

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, ClassVar
@@ -82,13 +82,18 @@ class ParseStage:
 
     def __call__(self, docs: Sequence[Document]) -> None:
         short = [d for d in docs if len(d.text) <= PIECE_CHARS]
-        for group in text_batches([len(d.text) for d in short], self.batch_size, BATCH_CHARS):
-            texts = [short[i].text for i in group]
-            for i, doc in zip(group, self.nlp.pipe(texts, batch_size=len(texts)), strict=True):
-                short[i].doc = doc
+        for document, doc in zip(short, parse_texts(self.nlp, [d.text for d in short], self.batch_size), strict=True):
+            document.doc = doc
         for document in docs:
             if len(document.text) > PIECE_CHARS:
                 document.doc = parse_long(self.nlp, document.text)
+
+
+def parse_texts(nlp: Language, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> Iterator[Doc]:
+    """Each text's Doc, in order, parsed in batches of at most ``batch_size`` texts and :data:`BATCH_CHARS`
+    characters."""
+    for group in text_batches([len(t) for t in texts], batch_size, BATCH_CHARS):
+        yield from nlp.pipe([texts[i] for i in group], batch_size=len(group))
 
 
 def text_batches(lengths: Sequence[int], max_texts: int, max_chars: int) -> list[list[int]]:
