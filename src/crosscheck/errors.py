@@ -75,6 +75,11 @@ _TABLE: tuple[tuple[str, str], ...] = (
         "model {path} reads the hidden states of encoder layer {wanted} of its trunk {trunk}, which ends after layer "
         "{has}; reinstall Crosscheck or export both again (see training/README.md)",
     ),
+    (
+        "E062",
+        "model {path} has {has} weights a token, but its trunk's hidden states have {wanted} dimensions; reinstall "
+        "Crosscheck or fit the model again (see training/README.md)",
+    ),
     ("E090", "{path}: no claims found ({problem})"),
     ("E100", "bad parameter '{name}': {problem}"),  # a query, path or body parameter the API cannot use
     ("E101", "no {what} '{key}'{hint}"),  # a cluster, story, outlet or page that does not exist
@@ -142,6 +147,7 @@ class ModelError(CrosscheckError):
 
 # E060 (ModelError): a model file that quantises activations at run time (scores would depend on batch and CPU).
 # E061 (ModelError): a head model whose trunk ends at another layer than the one it was trained on.
+# E062 (ModelError): a model over the trunk's hidden states whose weights do not match their width.
 
 
 class InputError(CrosscheckError):

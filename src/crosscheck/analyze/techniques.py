@@ -1,7 +1,11 @@
 """The ``techniques`` stage: persuasion-technique spans (PTC's 14 techniques) with a score and an explanation.
 
-Two shipped int8 ONNX models, both fine-tuned from all-MiniLM-L6-v2 on PTC train (see their model cards):
+Two shipped int8 ONNX models, both fine-tuned from all-MiniLM-L6-v2 on PTC train (see their model cards), behind a
+gate:
 
+0. ``techniques-gate`` (:mod:`.technique_gate`), a logistic regression over a sentence piece's words, rules out the
+   pieces the tagger would find no span in (about three quarters of a news article's); they are not tagged. A piece
+   holding a loaded war term (see below) is tagged whatever the gate says.
 1. ``techniques-si`` tags each token of a sentence with the probability that it lies inside a technique span;
    tokens are joined into words, and spans are decoded from the words (:mod:`.technique_decode`, thresholds in the
    model's ``config.json``, tuned on PTC dev).
@@ -34,6 +38,7 @@ from ..models.runtime import OnnxModel, load_onnx_model
 from .pipeline import Document, Layer, register_stage
 from .technique_decode import DecodedSpan, DecodeOptions, decode_words, group_words
 from .technique_features import span_features
+from .technique_gate import GATE_MODEL, TechniqueGate, load_gate
 
 SI_MODEL = "techniques-si"
 TC_MODEL = "techniques-tc"
@@ -95,10 +100,18 @@ class TechniqueModel:
     """The span tagger and the technique classifier, loaded once per process."""
 
     def __init__(
-        self, *, si_model: str = SI_MODEL, tc_model: str = TC_MODEL, threads: int | None = None, batch_size: int = 32
+        self,
+        *,
+        si_model: str = SI_MODEL,
+        tc_model: str = TC_MODEL,
+        gate: str | None = GATE_MODEL,
+        threads: int | None = None,
+        batch_size: int = 32,
     ) -> None:
         self.si: OnnxModel = load_onnx_model(si_model, threads)
         self.tc: OnnxModel = load_onnx_model(tc_model, threads)
+        #: Which pieces the tagger reads (:mod:`.technique_gate`); None tags every piece.
+        self.gate: TechniqueGate | None = load_gate(gate, threads) if gate else None
         self.batch_size = batch_size
         cfg = self.si.config.get("decode", {})
         self.options = DecodeOptions(**cfg) if cfg else DecodeOptions()
@@ -120,8 +133,10 @@ class TechniqueModel:
                 s, e = strip_bounds(text, s, e)
                 items.extend((i, a, b) for a, b in split_long(text, s, e))
         words: list[list[tuple[int, int, float]]] = [[] for _ in items]
-        pieces = [texts[i][a:b] for i, a, b in items]
-        for k, (outputs, enc) in enumerate(self.si.rows(pieces, batch_size=self.batch_size)):
+        # A piece the gate rules out keeps no words (so no spans), unless it holds a loaded war term.
+        read = [k for k, yes in enumerate(self.reads(texts, items)) if yes]
+        pieces = [texts[items[k][0]][items[k][1] : items[k][2]] for k in read]
+        for k, (outputs, enc) in zip(read, self.si.rows(pieces, batch_size=self.batch_size), strict=True):
             row = 1.0 / (1.0 + np.exp(-outputs[0][..., 0]))
             _, start, _ = items[k]
             keep = [(j, a, z) for j, (a, z) in enumerate(enc.offsets.tolist()) if z > a]
@@ -130,6 +145,18 @@ class TechniqueModel:
         out: list[list[tuple[tuple[int, int], list[tuple[int, int, float]]]]] = [[] for _ in texts]
         for k, (i, s, e) in enumerate(items):
             out[i].append(((s, e), words[k]))
+        return out
+
+    def reads(self, texts: Sequence[str], items: Sequence[tuple[int, int, int]]) -> list[bool]:
+        """Whether the tagger reads each (text index, start, end) piece: the gate lets it through, or it holds a
+        loaded war term (the lexicon seeds a span there whatever the gate says)."""
+        if self.gate is None:
+            return [True] * len(items)
+        out = [_war_terms().search(texts[i], a, b) is not None for i, a, b in items]
+        ask = [k for k, hit in enumerate(out) if not hit]
+        asked = self.gate.passes([texts[items[k][0]][items[k][1] : items[k][2]] for k in ask])
+        for k, passes in zip(ask, asked, strict=True):
+            out[k] = passes
         return out
 
     def decode(

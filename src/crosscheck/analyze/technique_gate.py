@@ -1,0 +1,97 @@
+"""Which sentence pieces the technique tagger reads: a gate over the shared encoder trunk's hidden states.
+
+The span tagger (``techniques-si``, six MiniLM layers fine-tuned end to end) finds a technique span in about a
+quarter of a news article's sentence pieces. The gate (``models/techniques-gate/model.json``, fitted by
+``training/techniques/gate.py``) is a small network (one hidden ReLU layer of 64 units) over each token's hidden
+state from the shared encoder trunk (``models/encoder-trunk``: all-MiniLM-L6-v2's embeddings and first three
+layers, which the claims stage runs on the same sentences and caches), trained to predict the tagger's in-span
+probability of the token. A piece is tagged when its
+highest token score reaches the gate's threshold; the others get no spans. The threshold keeps nearly every span the
+tagger finds (the held-out recall is in the model card) while the tagger reads a fraction of the pieces.
+
+The network runs in float64 over one piece's tokens at a time, so whether a piece is tagged depends on the piece's
+text alone: not on the pieces batched with it (the trunk's rows do not either).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from ..models.runtime import MODELS_DIR, OnnxModel, load_onnx_model
+
+GATE_MODEL = "techniques-gate"
+
+
+@dataclass(frozen=True)
+class TechniqueGate:
+    """A token network over the trunk's hidden states (one hidden ReLU layer); a piece is read when its best
+    token's log-odds reach ``threshold``."""
+
+    trunk: OnnxModel
+    w1: np.ndarray  # float64, (hidden size of the trunk, units)
+    b1: np.ndarray  # (units,)
+    w2: np.ndarray  # (units,)
+    b2: float
+    threshold: float
+    max_length: int = 128
+
+    @staticmethod
+    def network(states: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: float) -> np.ndarray:
+        """Each token's log-odds of lying in a span the tagger marks, from its hidden state (float64)."""
+        h = np.maximum(states.astype(np.float64) @ w1 + b1, 0.0)
+        return np.asarray((h * w2).sum(axis=1) + b2)
+
+    def token_logits(self, states: np.ndarray) -> np.ndarray:
+        return self.network(states, self.w1, self.b1, self.w2, self.b2)
+
+    def logits(self, pieces: Sequence[str]) -> list[float]:
+        """Each piece's best token log-odds ([CLS] and [SEP] left out), each piece's tokens computed on their own."""
+        rows = self.trunk.rows(list(pieces), max_length=self.max_length)
+        out = []
+        for (states, *_), _encoded in rows:
+            inner = states[1:-1] if len(states) > 2 else states
+            out.append(float(self.token_logits(inner).max()) if len(inner) else float("-inf"))
+        return out
+
+    def passes(self, pieces: Sequence[str]) -> list[bool]:
+        """Whether the tagger should read each piece."""
+        return [z >= self.threshold for z in self.logits(pieces)]
+
+
+def read_gate(folder: Path, threads: int | None = None) -> TechniqueGate:
+    """A gate from its folder's ``model.json`` (trunk name, weights, bias, threshold in log-odds)."""
+    path = folder / "model.json"
+    if not path.exists():
+        raise ModelError("E031", path=path, hint="see training/README.md")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    trunk_dir = folder.parent / str(data["trunk"])
+    trunk = load_onnx_model(str(trunk_dir if trunk_dir.exists() else MODELS_DIR / str(data["trunk"])), threads)
+    w1 = np.asarray(data["w1"], dtype=np.float64)
+    hidden = int(trunk.session.get_outputs()[0].shape[-1])
+    if w1.ndim != 2 or w1.shape[0] != hidden:
+        raise ModelError("E062", path=path, has=w1.shape[0], wanted=hidden)
+    return TechniqueGate(
+        trunk=trunk,
+        w1=w1,
+        b1=np.asarray(data["b1"], dtype=np.float64),
+        w2=np.asarray(data["w2"], dtype=np.float64),
+        b2=float(data["b2"]),
+        threshold=float(data["threshold"]),
+        max_length=int(data.get("max_length", 128)),
+    )
+
+
+@lru_cache(maxsize=4)
+def load_gate(name_or_path: str = GATE_MODEL, threads: int | None = None) -> TechniqueGate:
+    """The shipped gate (or one from a folder), loaded once per process."""
+    folder = Path(name_or_path)
+    if not folder.is_absolute() and not folder.exists():
+        folder = MODELS_DIR / name_or_path
+    return read_gate(folder, threads)
