@@ -31,6 +31,7 @@ import math
 import random
 import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,8 @@ EPOCHS = 3
 #: (``models/encoder-trunk``) that the sentence encoder's upper layers also read, so one trunk pass per sentence
 #: serves the check-worthiness score and the claim's embedding.
 FROZEN_LAYERS = TRUNK_LAYERS
+#: Encoder layers trained above the trunk (all-MiniLM-L6-v2's next ones; the rest of its six are dropped).
+HEAD_LAYERS = 3
 RUN_DIR = ROOT / "training" / "runs" / "checkworthiness"
 MODEL_DIR = ROOT / "src" / "crosscheck" / "models" / "checkworthiness"
 THRESHOLD_TUNING = (
@@ -148,17 +151,30 @@ def torch_scores(model: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
     return scores
 
 
+def build_model(head_layers: int, **kwargs: Any) -> Any:
+    """all-MiniLM-L6-v2 with a 2-way classifier, cut to the trunk's layers and ``head_layers`` more."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(minilm_dir()), num_labels=2, **kwargs)
+    keep = FROZEN_LAYERS + head_layers
+    if not 1 <= head_layers <= len(model.bert.encoder.layer) - FROZEN_LAYERS:
+        raise SystemExit(f"--head-layers must be 1 to {len(model.bert.encoder.layer) - FROZEN_LAYERS}")
+    model.bert.encoder.layer = model.bert.encoder.layer[:keep]
+    model.config.num_hidden_layers = keep
+    return model
+
+
 def train_model(
-    splits: dict[str, list[LabelledSentence]], *, epochs: int, threads: int = 2
+    splits: dict[str, list[LabelledSentence]], *, epochs: int, threads: int = 2, head_layers: int = HEAD_LAYERS
 ) -> tuple[Any, Any, dict[str, Any]]:
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
     torch.set_num_threads(threads)
     seed_everything(SEED)
     base = minilm_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
-    model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=2)
+    model = build_model(head_layers)
     frozen = freeze_trunk(model.bert, FROZEN_LAYERS)
     train = splits["train"]
     encoded = tokenizer([s.text for s in train], truncation=True, max_length=MAX_LENGTH, return_token_type_ids=False)
@@ -212,19 +228,24 @@ def train_model(
     return model, tokenizer, {"history": history, "best_epoch": best[1]}
 
 
-def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, Any]:
-    """Export to ONNX fp32 and int8, score both with the runtime code, write the shipped model folder."""
+def export(
+    model: Any,
+    splits: dict[str, list[LabelledSentence]],
+    *,
+    head_layers: int = HEAD_LAYERS,
+    model_dir: Path = MODEL_DIR,
+    run_dir: Path = RUN_DIR,
+) -> dict[str, Any]:
+    """Export to ONNX fp32 and int8, score both with the runtime code, write the model folder (the shipped one by
+    default)."""
     import torch
-    from transformers import AutoModelForSequenceClassification
 
     from crosscheck.analyze.claims import score_sentences
     from crosscheck.models.runtime import load_onnx_model
     from training.split_encoder import keep_head
 
     # Export through the eager attention path (plain ops that ONNX opset 17 covers).
-    eager = AutoModelForSequenceClassification.from_pretrained(
-        str(minilm_dir()), num_labels=2, attn_implementation="eager"
-    )
+    eager = build_model(head_layers, attn_implementation="eager")
     eager.load_state_dict(model.state_dict())
 
     class Logits(torch.nn.Module):
@@ -235,10 +256,10 @@ def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, A
         def forward(self, input_ids: Any, attention_mask: Any) -> Any:
             return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
 
-    out_dir = RUN_DIR / "onnx"
+    out_dir = run_dir / "onnx"
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    shipped_trunk = MODEL_DIR.parent / "encoder-trunk" / "model.onnx"
+    shipped_trunk = MODEL_DIR.parent / "encoder-trunk" / "model.onnx"  # always the shipped trunk
     if not shipped_trunk.exists():
         raise SystemExit(f"{shipped_trunk} is missing: run python -m training.sentence_encoder.export first")
     example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
@@ -263,7 +284,7 @@ def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, A
     print(f"trunk weights equal the shipped trunk's: {figures['trunk_is_shipped_trunk']}", flush=True)
     config = {"labels": ["No", "Yes"], "positive_label": "Yes", "max_length": MAX_LENGTH, "pad_id": 0}
     head = {"trunk": "encoder-trunk", "trunk_layers": FROZEN_LAYERS}
-    fp32_dir = RUN_DIR / "onnx-fp32"
+    fp32_dir = run_dir / "onnx-fp32"
     if fp32_dir.exists():
         shutil.rmtree(fp32_dir)
     fp32_dir.mkdir(parents=True)
@@ -282,9 +303,9 @@ def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, A
     figures["onnx int8 weights at fp32 threshold"] = report(
         "int8 weights @fp32 thr", splits, *scores["onnx int8 weights"], threshold=fp32_threshold
     )
-    MODEL_DIR.mkdir(parents=True, exist_ok=True)
-    shutil.copy(out_dir / "model.onnx", MODEL_DIR / "model.onnx")
-    (MODEL_DIR / "tokenizer.json").unlink(missing_ok=True)  # the trunk's tokenizer is the model's
+    model_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(out_dir / "model.onnx", model_dir / "model.onnx")
+    (model_dir / "tokenizer.json").unlink(missing_ok=True)  # the trunk's tokenizer is the model's
     shipped = {
         **config,
         **head,
@@ -292,12 +313,13 @@ def export(model: Any, splits: dict[str, list[LabelledSentence]]) -> dict[str, A
         "threshold_tuning": THRESHOLD_TUNING,
         "base_model": "sentence-transformers/all-MiniLM-L6-v2",
         "frozen": f"embeddings and encoder layers 0-{FROZEN_LAYERS - 1} (the shared trunk)",
+        "head_layers": head_layers,
         "training_data": "CheckThat! 2024 Task 1 English train",
         "date": time.strftime("%Y-%m-%d"),
     }
-    (MODEL_DIR / "config.json").write_text(json.dumps(shipped, indent=2) + "\n")
-    figures["size_bytes"] = (MODEL_DIR / "model.onnx").stat().st_size
-    print(f"wrote {MODEL_DIR} (model.onnx {figures['size_bytes'] / 1e6:.1f} MB, threshold {threshold:.2f})")
+    (model_dir / "config.json").write_text(json.dumps(shipped, indent=2) + "\n")
+    figures["size_bytes"] = (model_dir / "model.onnx").stat().st_size
+    print(f"wrote {model_dir} (model.onnx {figures['size_bytes'] / 1e6:.1f} MB, threshold {threshold:.2f})")
     return figures
 
 
@@ -325,37 +347,45 @@ def main() -> None:
     parser.add_argument("--baseline-only", action="store_true")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument(
+        "--head-layers", type=int, default=HEAD_LAYERS, help=f"layers trained above the trunk (default {HEAD_LAYERS})"
+    )
+    parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help="where the model goes (the shipped one)")
+    parser.add_argument("--run-dir", type=Path, default=RUN_DIR, help="checkpoint, ONNX files and figures")
     parser.add_argument("--export-only", action="store_true", help="export the saved best checkpoint again")
     parser.add_argument("--retune-only", action="store_true", help="re-tune the shipped model's threshold on dev")
     args = parser.parse_args()
     splits = load_splits()
     print({k: (len(v), sum(s.label for s in v)) for k, v in splits.items()}, flush=True)
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    run_dir: Path = args.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
     if args.retune_only:
         figures = retune_shipped(splits)
-        (RUN_DIR / "retune.json").write_text(json.dumps(figures, indent=2) + "\n")
+        (run_dir / "retune.json").write_text(json.dumps(figures, indent=2) + "\n")
         return
     figures: dict[str, Any] = {"baseline": train_baseline(splits)}
-    checkpoint = RUN_DIR / "best.pt"
+    checkpoint = run_dir / "best.pt"
+    where = {"head_layers": args.head_layers, "model_dir": args.model_dir, "run_dir": run_dir}
     if args.export_only:
         import torch
-        from transformers import AutoModelForSequenceClassification
 
-        model = AutoModelForSequenceClassification.from_pretrained(str(minilm_dir()), num_labels=2)
+        model = build_model(args.head_layers)
         model.load_state_dict(torch.load(checkpoint))
-        previous = RUN_DIR / "figures.json"
+        previous = run_dir / "figures.json"
         if previous.exists():
             figures["training"] = json.loads(previous.read_text()).get("training")
-        figures.update(export(model, splits))
+        figures.update(export(model, splits, **where))
     elif not args.baseline_only:
         import torch
 
-        model, _tokenizer, training = train_model(splits, epochs=args.epochs, threads=args.threads)
+        model, _tokenizer, training = train_model(
+            splits, epochs=args.epochs, threads=args.threads, head_layers=args.head_layers
+        )
         torch.save(model.state_dict(), checkpoint)
         figures["training"] = training
-        (RUN_DIR / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
-        figures.update(export(model, splits))
-    (RUN_DIR / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+        (run_dir / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+        figures.update(export(model, splits, **where))
+    (run_dir / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":
