@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError
 from ..models.runtime import MODELS_DIR, OnnxModel, load_onnx_model
@@ -55,9 +56,12 @@ class TechniqueGate:
         """Each piece's best token log-odds ([CLS] and [SEP] left out), each piece's tokens computed on their own."""
         rows = self.trunk.rows(list(pieces), max_length=self.max_length)
         out = []
-        for (states, *_), _encoded in rows:
-            inner = states[1:-1] if len(states) > 2 else states
-            out.append(float(self.token_logits(inner).max()) if len(inner) else float("-inf"))
+        # One BLAS thread: the products are small, and BLAS threads left spinning between them take CPU from the
+        # other workers of an analysis (two workers had used 15 % more CPU than one).
+        with threadpool_limits(limits=1, user_api="blas"):
+            for (states, *_), _encoded in rows:
+                inner = states[1:-1] if len(states) > 2 else states
+                out.append(float(self.token_logits(inner).max()) if len(inner) else float("-inf"))
         return out
 
     def passes(self, pieces: Sequence[str]) -> list[bool]:
