@@ -297,6 +297,10 @@ def load_onnx_model(name_or_path: str, threads: int | None = None) -> OnnxModel:
         # One core for this process: the tokenizer's thread pool would only contend with the other workers for the
         # cores, and each of its threads keeps a malloc arena of its own (20 MB more at the peak of an analysis).
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        # Nor numpy's BLAS threads, which spin between products (the technique gate's, the stages' own).
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
     folder = Path(name_or_path)
     if not folder.is_absolute() and not folder.exists():
         folder = MODELS_DIR / name_or_path
