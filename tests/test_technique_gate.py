@@ -10,9 +10,9 @@ import pytest
 
 from crosscheck.analyze.parse import load_nlp
 from crosscheck.analyze.technique_gate import TechniqueGate, load_gate, read_gate
-from crosscheck.analyze.techniques import TechniqueModel, load_technique_model, split_lines, split_long, strip_bounds
+from crosscheck.analyze.techniques import TechniqueModel, load_technique_model, sentence_pieces, split_lines
 from crosscheck.errors import ModelError
-from crosscheck.models.runtime import load_onnx_model
+from crosscheck.models.runtime import MODELS_DIR, load_onnx_model
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NAMES = ("kherson-liberated", "kharkiv-stunning-defeat", "kherson-run-rabbit-run-video")
@@ -25,12 +25,8 @@ MARGIN = 0.1
 
 def _pieces(text: str) -> list[tuple[int, int]]:
     """The pieces the techniques stage cuts a text into."""
-    out = []
-    for sent in load_nlp()(text).sents:
-        for a, b in split_lines(text, sent.start_char, sent.end_char):
-            a, b = strip_bounds(text, a, b)
-            out.extend(split_long(text, a, b))
-    return out
+    lines = [line for sent in load_nlp()(text).sents for line in split_lines(text, sent.start_char, sent.end_char)]
+    return sentence_pieces(text, lines)
 
 
 def _example(name: str) -> str:
@@ -93,8 +89,6 @@ def test_a_gate_fitted_over_another_trunk_is_refused(tmp_path: Path) -> None:
 
 
 def _gate_file() -> Path:
-    from crosscheck.models.runtime import MODELS_DIR
-
     return MODELS_DIR / "techniques-gate" / "model.json"
 
 

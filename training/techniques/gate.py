@@ -2,15 +2,17 @@
 
 The gate learns the shipped tagger's own decision: every sentence piece of PTC train (its lines, as the evaluation
 cuts them) and of the PolNeAR train articles (spaCy's sentences cut at line breaks, as the ``techniques`` stage cuts
-them) is tagged and decoded by the shipped models, and a piece is positive when it gets at least one span. A
-logistic regression over :func:`crosscheck.analyze.technique_gate.gate_features` is fitted on four fifths of the
-articles (each positive weighted by its number of spans); its threshold is the highest one that keeps
-``--recall`` of the spans of the held-out fifth. Neither PTC dev (where the evaluation measures the result) nor
-PolNeAR dev (the benchmark's corpus) is read.
+them) is tagged and decoded by the shipped models (``label``: the number of spans each piece gets). ``fit`` then
+runs the encoder trunk and the tagger over every piece once (kept in ``tokens.npz`` beside the labels), fits the
+token network of :class:`crosscheck.analyze.technique_gate.TechniqueGate` on the tokens of four fifths of the
+articles, with the tagger's in-span probabilities as soft targets, and picks the highest threshold at which the
+pieces read keep ``--recall`` of the spans of the held-out fifth. Neither PTC dev (where the evaluation measures the
+result) nor PolNeAR dev (the benchmark's corpus) is read.
 
     python -m training.techniques.gate label            # tags every piece once (about 10 minutes on one core)
-    python -m training.techniques.gate fit              # fits, picks the threshold, writes the model (a minute)
-    python -m training.techniques.gate fit --recall 0.99 --out /tmp/gate   # another recall target elsewhere
+    python -m training.techniques.gate fit              # fits, picks the threshold, writes the model (a minute,
+                                                        # after about 10 for the trunk and tagger states, kept)
+    python -m training.techniques.gate fit --recall 0.97 --out /tmp/gate   # another recall target elsewhere
 """
 
 from __future__ import annotations
@@ -26,21 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from crosscheck.analyze.technique_gate import GATE_MODEL
-from crosscheck.analyze.techniques import split_lines, split_long, strip_bounds
+from crosscheck.analyze.techniques import sentence_pieces, split_lines
 from crosscheck.models.runtime import MODELS_DIR
 from training.common import DATASETS
 from training.techniques.data import line_spans, load_split
 
 RUNS = Path(__file__).resolve().parents[1] / "runs" / "gate"
 POLNEAR_TRAIN = DATASETS / "polnear" / "data" / "train" / "text"
-
-
-def _pieces(text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out = []
-    for s, e in sentences:
-        s, e = strip_bounds(text, s, e)
-        out.extend(split_long(text, s, e))
-    return out
 
 
 def label(out: Path, *, polnear_limit: int | None) -> None:
@@ -67,7 +61,7 @@ def label(out: Path, *, polnear_limit: int | None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as fh:
         for corpus, aid, text, sents in tqdm(corpora, desc="tag"):
-            pieces = _pieces(text, sents)
+            pieces = sentence_pieces(text, sents)
             tagged = model.tag([text], [pieces])[0]
             for bounds, words in tagged:
                 spans = model.decode(text, [(bounds, words)])
@@ -76,7 +70,6 @@ def label(out: Path, *, polnear_limit: int | None) -> None:
                     "article": aid,
                     "text": text[bounds[0] : bounds[1]],
                     "spans": len(spans),
-                    "span_chars": sum(c.span.end - c.span.start for c in spans),
                 }
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 

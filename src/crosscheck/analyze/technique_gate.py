@@ -5,9 +5,9 @@ quarter of a news article's sentence pieces. The gate (``models/techniques-gate/
 ``training/techniques/gate.py``) is a small network (one hidden ReLU layer of 64 units) over each token's hidden
 state from the shared encoder trunk (``models/encoder-trunk``: all-MiniLM-L6-v2's embeddings and first three
 layers, which the claims stage runs on the same sentences and caches), trained to predict the tagger's in-span
-probability of the token. A piece is tagged when its
-highest token score reaches the gate's threshold; the others get no spans. The threshold keeps nearly every span the
-tagger finds (the held-out recall is in the model card) while the tagger reads a fraction of the pieces.
+probability of the token. A piece is tagged when its highest token score reaches the gate's threshold; the others get
+no spans. The threshold keeps nearly every span the tagger finds (the held-out recall is in the model card) while the
+tagger reads about half of a news article's words.
 
 The network runs in float64 over one piece's tokens at a time, so whether a piece is tagged depends on the piece's
 text alone: not on the pieces batched with it (the trunk's rows do not either).
@@ -25,7 +25,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError
-from ..models.runtime import MODELS_DIR, OnnxModel, load_onnx_model
+from ..models.runtime import OnnxModel, load_trunk, model_folder
 
 GATE_MODEL = "techniques-gate"
 
@@ -56,8 +56,9 @@ class TechniqueGate:
         """Each piece's best token log-odds ([CLS] and [SEP] left out), each piece's tokens computed on their own."""
         rows = self.trunk.rows(list(pieces), max_length=self.max_length)
         out = []
-        # One BLAS thread: the products are small, and BLAS threads left spinning between them take CPU from the
-        # other workers of an analysis (two workers had used 15 % more CPU than one).
+        # One BLAS thread: the products are small, and BLAS threads left spinning between them would take the CPU
+        # from onnxruntime's threads. (A one-core process, such as a pool worker, limits BLAS to one thread anyway:
+        # see load_onnx_model.)
         with threadpool_limits(limits=1, user_api="blas"):
             for (states, *_), _encoded in rows:
                 inner = states[1:-1] if len(states) > 2 else states
@@ -75,8 +76,7 @@ def read_gate(folder: Path, threads: int | None = None) -> TechniqueGate:
     if not path.exists():
         raise ModelError("E031", path=path, hint="see training/README.md")
     data = json.loads(path.read_text(encoding="utf-8"))
-    trunk_dir = folder.parent / str(data["trunk"])
-    trunk = load_onnx_model(str(trunk_dir if trunk_dir.exists() else MODELS_DIR / str(data["trunk"])), threads)
+    trunk = load_trunk(folder, str(data["trunk"]), threads)
     w1 = np.asarray(data["w1"], dtype=np.float64)
     hidden = int(trunk.session.get_outputs()[0].shape[-1])
     if w1.ndim != 2 or w1.shape[0] != hidden:
@@ -95,7 +95,4 @@ def read_gate(folder: Path, threads: int | None = None) -> TechniqueGate:
 @lru_cache(maxsize=4)
 def load_gate(name_or_path: str = GATE_MODEL, threads: int | None = None) -> TechniqueGate:
     """The shipped gate (or one from a folder), loaded once per process."""
-    folder = Path(name_or_path)
-    if not folder.is_absolute() and not folder.exists():
-        folder = MODELS_DIR / name_or_path
-    return read_gate(folder, threads)
+    return read_gate(model_folder(name_or_path), threads)

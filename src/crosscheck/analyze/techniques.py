@@ -3,9 +3,9 @@
 Two shipped int8 ONNX models, both fine-tuned from all-MiniLM-L6-v2 on PTC train (see their model cards), behind a
 gate:
 
-0. ``techniques-gate`` (:mod:`.technique_gate`), a logistic regression over a sentence piece's words, rules out the
-   pieces the tagger would find no span in (about three quarters of a news article's); they are not tagged. A piece
-   holding a loaded war term (see below) is tagged whatever the gate says.
+0. ``techniques-gate`` (:mod:`.technique_gate`), a small network over the shared encoder trunk's hidden states,
+   rules out sentence pieces the tagger would find no span in (it finds one in about a quarter of a news article's);
+   they are not tagged. A piece holding a loaded war term (see below) is tagged whatever the gate says.
 1. ``techniques-si`` tags each token of a sentence with the probability that it lies inside a technique span;
    tokens are joined into words, and spans are decoded from the words (:mod:`.technique_decode`, thresholds in the
    model's ``config.json``, tuned on PTC dev).
@@ -88,6 +88,15 @@ def strip_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def sentence_pieces(text: str, sentences: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The pieces the tagger reads: each sentence trimmed and cut at whitespace to at most ``MAX_PIECE_CHARS``."""
+    out = []
+    for s, e in sentences:
+        s, e = strip_bounds(text, s, e)
+        out.extend(split_long(text, s, e))
+    return out
+
+
 @dataclass
 class SpanCandidate:
     """A decoded span with the sentence it came from (the classifier's context)."""
@@ -127,11 +136,11 @@ class TechniqueModel:
         self, texts: Sequence[str], sentences: Sequence[Sequence[tuple[int, int]]]
     ) -> list[list[tuple[tuple[int, int], list[tuple[int, int, float]]]]]:
         """Per article, per sentence piece: its bounds and its words with in-span probabilities."""
-        items: list[tuple[int, int, int]] = []  # (article index, start, end)
-        for i, (text, sents) in enumerate(zip(texts, sentences, strict=True)):
-            for s, e in sents:
-                s, e = strip_bounds(text, s, e)
-                items.extend((i, a, b) for a, b in split_long(text, s, e))
+        items = [  # (article index, start, end)
+            (i, a, b)
+            for i, (text, sents) in enumerate(zip(texts, sentences, strict=True))
+            for a, b in sentence_pieces(text, sents)
+        ]
         words: list[list[tuple[int, int, float]]] = [[] for _ in items]
         # A piece the gate rules out keeps no words (so no spans), unless it holds a loaded war term.
         read = [k for k, yes in enumerate(self.reads(texts, items)) if yes]

@@ -287,6 +287,20 @@ def session_options(threads: int | None = None) -> Any:
     return options
 
 
+def model_folder(name_or_path: str) -> Path:
+    """A model's folder: ``name_or_path`` if it is an absolute path or exists, else the shipped model of that name."""
+    folder = Path(name_or_path)
+    if not folder.is_absolute() and not folder.exists():
+        folder = MODELS_DIR / name_or_path
+    return folder
+
+
+def load_trunk(folder: Path, name: str, threads: int | None = None) -> OnnxModel:
+    """The trunk ``name`` that the model in ``folder`` reads: the one beside that folder, else the shipped one."""
+    beside = folder.parent / name
+    return load_onnx_model(str(beside if beside.exists() else MODELS_DIR / name), threads)
+
+
 @lru_cache(maxsize=8)
 def load_onnx_model(name_or_path: str, threads: int | None = None) -> OnnxModel:
     """Load ``crosscheck/models/<name>/`` (or a folder path) once per process."""
@@ -301,9 +315,7 @@ def load_onnx_model(name_or_path: str, threads: int | None = None) -> OnnxModel:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=1, user_api="blas")
-    folder = Path(name_or_path)
-    if not folder.is_absolute() and not folder.exists():
-        folder = MODELS_DIR / name_or_path
+    folder = model_folder(name_or_path)
     model_file = folder / "model.onnx"
     if not model_file.exists():
         raise ModelError("E031", path=model_file, hint="see training/README.md")
@@ -320,8 +332,7 @@ def load_onnx_model(name_or_path: str, threads: int | None = None) -> OnnxModel:
     config = json.loads(config_file.read_text()) if config_file.exists() else {}
     if config.get("trunk"):
         # The trunk beside the head's folder, else the shipped one.
-        trunk_dir = folder.parent / str(config["trunk"])
-        trunk = load_onnx_model(str(trunk_dir if trunk_dir.exists() else MODELS_DIR / str(config["trunk"])), threads)
+        trunk = load_trunk(folder, str(config["trunk"]), threads)
         wanted, has = int(config.get("trunk_layers", 0)), int(trunk.config.get("layers", -1))
         if wanted != has:
             raise ModelError("E061", path=folder, trunk=trunk.path, wanted=wanted - 1, has=has - 1)
