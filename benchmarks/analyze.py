@@ -11,7 +11,8 @@ reads the same clean texts. Configurations, each in a fresh process:
 
 - ``spacy``: ``nlp.pipe`` over the texts as the ``parse`` stage calls it, one process, after loading and a warm-up;
 - ``stages``: the analysis pipeline in one process, batches of 16 articles, onnxruntime on one thread, each stage
-  timed on its own (CPU seconds), after loading and a warm-up;
+  timed on its own (CPU seconds), and each transformer model's texts, tokens and CPU seconds, after loading and a
+  warm-up;
 - ``analyze-1``, ``analyze-2``: the ``crosscheck analyze --workers N`` command on its own copy of the base store, as
   a user runs it: Python start-up, imports, model loads in every worker, the pool and the store writes are counted.
   Each worker uses one core (``CROSSCHECK_THREADS=1``, what the pool's workers use anyway), so N workers use N cores.
@@ -98,15 +99,32 @@ def _run_stages(texts: list[str], stages: list[str]) -> dict[str, Any]:
     c0 = time.process_time()
     from crosscheck.analyze.pipeline import Document
     from crosscheck.article import Article
+    from crosscheck.models.runtime import OnnxModel
     from crosscheck.runners.base import load_pipeline
 
     pipe = load_pipeline(stages)
+    # Each transformer model's texts, tokens and CPU seconds: every session run goes through OnnxModel.run.
+    per_model: dict[str, list[float]] = {}
+    session_run = OnnxModel.run
+
+    def counted_run(model: OnnxModel, feeds: dict[str, Any]) -> list[Any]:
+        m0 = time.process_time()
+        outputs = session_run(model, feeds)
+        mask = feeds["attention_mask"]
+        row = per_model.setdefault(model.path.name, [0, 0, 0.0])
+        row[0] += mask.shape[0]
+        row[1] += int(mask.sum())
+        row[2] += time.process_time() - m0
+        return outputs
+
+    OnnxModel.run = counted_run  # type: ignore[method-assign]
 
     def docs(batch: list[str]) -> list[Document]:
         return [Document(article=Article(raw=t, origin="bench", text=t, published="2016-10-01")) for t in batch]
 
     pipe(docs(texts[:2]))
     load_cpu = time.process_time() - c0
+    per_model.clear()
     per_stage = dict.fromkeys(pipe.names, 0.0)
     t0, c0 = time.perf_counter(), time.process_time()
     for i in range(0, len(texts), BATCH):
@@ -120,6 +138,7 @@ def _run_stages(texts: list[str], stages: list[str]) -> dict[str, Any]:
         "cpu_s": time.process_time() - c0,
         "load_cpu_s": load_cpu,
         "stages_cpu": per_stage,
+        "models": {name: {"texts": n, "tokens": t, "cpu_s": c} for name, (n, t, c) in per_model.items()},
     }
 
 
@@ -256,6 +275,8 @@ def report(config: str, r: dict[str, Any], results: dict[str, dict[str, Any]], n
     for name, cpu in r.get("stages_cpu", {}).items():
         share = f"x{cpu / spacy['cpu_s']:.2f} of spaCy's" if "cpu_s" in spacy else ""
         print(f"    {name:14s} CPU {cpu:7.2f} s ({100 * cpu / r['cpu_s']:5.1f}%)  {share}")
+    for name, m in r.get("models", {}).items():
+        print(f"    model {name:18s} {m['texts']:6d} texts {m['tokens']:7d} tokens  CPU {m['cpu_s']:6.2f} s")
 
 
 if __name__ == "__main__":
