@@ -1,13 +1,16 @@
 """A text's model outputs do not depend on the texts analysed with it, nor on the CPU's int8 instructions.
 
-The shipped models keep int8 weights but compute in fp32 (``training/quantize_weights.py`` removes the run-time
-activation quantisation, whose scale was shared by a whole padded batch and whose u8s8 products saturate on x86-64
-CPUs without VNNI); the stages batch only texts of the same token length, so no text is padded.
+The analysis models keep int8 weights and multiply them by 7-bit codes of each token's activations, quantised row by
+row (``training/quantize_rows.py``): a row's scale comes from that row alone, the integer products are exact (no
+saturation on x86-64 CPUs without VNNI), and Softmax is computed with plain ops; the stages batch only texts of the
+same token length, so no text is padded. The whole-tensor activation quantisation of onnxruntime's ``quantize_dynamic``
+(one scale per padded batch) is refused.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 import random
 import re
 import sys
@@ -33,27 +36,51 @@ EXAMPLES = ROOT / "examples"
 NAMES = ("kherson-liberated", "kharkiv-stunning-defeat", "kherson-run-rabbit-run-video")
 MODELS = ("encoder-trunk", "checkworthiness", "sentence-encoder", "techniques-si", "techniques-tc")
 STAGES = ["parse", "entities", "quantities", "dates", "attribution", "claims", "techniques"]
-#: Node types that compute with int8 activations (onnxruntime's own fused ones included).
-INT8_COMPUTE = frozenset(
+#: Node types that quantise a whole activation tensor with one scale, or whose activation rounding onnxruntime chooses
+#: by the CPU (its own fused int8 kernels): none may be in a shipped graph, before or after onnxruntime's optimisation.
+WHOLE_TENSOR_INT8 = frozenset(
     {
         "DynamicQuantizeLinear",
         "MatMulInteger",
         "DynamicQuantizeMatMul",
-        "MatMulIntegerToFloat",
         "MatMulNBits",
         "QGemm",
         "QAttention",
         "QLinearMatMul",
-        "QuantizeLinear",
     }
 )
+#: Every weight product of a shipped graph: six a layer (query, key, value, attention output, feed-forward in and out),
+#: and the output layers (the check-worthiness pooler and classifier, each technique model's classifier).
+ROW_PRODUCTS = {
+    "encoder-trunk": 18,
+    "checkworthiness": 20,
+    "sentence-encoder": 18,
+    "techniques-si": 37,
+    "techniques-tc": 37,
+}
+#: Row quantisations: query, key and value share one, so four a layer, and one for each output layer.
+ROW_QUANTISERS = {
+    "encoder-trunk": 12,
+    "checkworthiness": 14,
+    "sentence-encoder": 12,
+    "techniques-si": 25,
+    "techniques-tc": 25,
+}
+
+
+def _training_module(name: str) -> ModuleType:
+    """A module of ``training/`` (the training scripts live beside ``src/``)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module(f"training.{name}")
 
 
 def quantize_weights() -> ModuleType:
-    """``training.quantize_weights`` (the training scripts live beside ``src/``)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    return importlib.import_module("training.quantize_weights")
+    return _training_module("quantize_weights")
+
+
+def quantize_rows() -> ModuleType:
+    return _training_module("quantize_rows")
 
 
 def example(name: str) -> str:
@@ -83,13 +110,49 @@ def mixed_texts(n: int = 20, seed: int = 7) -> list[str]:
 # --- the model files and sessions ------------------------------------------------------------------------------------
 
 
+def _row_quantisation(graph: onnx.GraphProto, product: onnx.NodeProto) -> tuple[float, int]:
+    """(steps, zero point) of the per-row quantisation feeding ``product``'s activation; asserts its shape."""
+    producer = {out: node for node in graph.node for out in node.output}
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    reshape = producer[product.input[0]]
+    quantise = producer[reshape.input[0]]
+    assert quantise.op_type == "QuantizeLinear"
+    assert next(a.i for a in quantise.attribute if a.name == "axis") == 0  # one scale and zero point a row
+    zeros = producer[quantise.input[2]]
+    assert zeros.op_type == "Expand"
+    flat_scales = producer[quantise.input[1]]
+    scale = producer[producer[flat_scales.input[0]].input[0]]  # Max(Div(row maximum, steps), tiny)
+    assert scale.op_type == "Div"
+    top = producer[scale.input[0]]
+    # GELU rows: ReduceMax of the shifted row; symmetric rows: Max(ReduceMax(x), Neg(ReduceMin(x))).
+    reductions = (
+        [top] if top.op_type == "ReduceMax" else [producer[top.input[0]], producer[producer[top.input[1]].input[0]]]
+    )
+    assert [r.op_type for r in reductions] in (["ReduceMax"], ["ReduceMax", "ReduceMin"])
+    for reduction in reductions:
+        assert list(next(a.ints for a in reduction.attribute if a.name == "axes")) == [-1]  # each row alone
+    return float(values[scale.input[1]]), int(values[zeros.input[0]])
+
+
 @pytest.mark.parametrize("name", MODELS)
-def test_shipped_graphs_hold_int8_weights_and_quantise_no_activations(name: str) -> None:
+def test_shipped_graphs_hold_int8_weights_and_quantise_activations_per_row(name: str) -> None:
     path = MODELS_DIR / name / "model.onnx"
     graph = onnx.load(str(path)).graph
     ops = {node.op_type for node in graph.node}
-    assert not ops & INT8_COMPUTE, sorted(ops & INT8_COMPUTE)
-    assert "DequantizeLinear" in ops and "MatMul" in ops
+    assert not ops & WHOLE_TENSOR_INT8, sorted(ops & WHOLE_TENSOR_INT8)
+    assert "Softmax" not in ops and "Exp" in ops  # plain ops: the Softmax kernel's last bits differ between CPUs
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    products = [n for n in graph.node if n.op_type == "MatMulIntegerToFloat"]
+    assert len(products) == ROW_PRODUCTS[name]
+    for product in products:
+        weight = values[product.input[1]]
+        assert weight.dtype == np.int8 and weight.ndim == 2 and int(np.abs(weight.astype(np.int32)).max()) <= 127
+        assert not values[product.input[5]].any()  # symmetric weights
+        # 7-bit codes: symmetric (zero point 64, 63 steps each side) or a shifted GELU output (0 to 127).
+        assert _row_quantisation(graph, product) in {(63.0, 64), (127.0, 0)}
+    # No weight is multiplied in fp32 any more: every MatMul left multiplies two activations (attention).
+    weights_fp32 = [n for n in graph.node if n.op_type == "DequantizeLinear" and values.get(n.input[0]) is not None]
+    assert all(values[n.input[0]].dtype == np.uint8 for n in weights_fp32)  # only the embedding tables
     sizes: dict[int, int] = {}
     for tensor in graph.initializer:
         sizes[tensor.data_type] = sizes.get(tensor.data_type, 0) + numpy_helper.to_array(tensor).size
@@ -101,15 +164,18 @@ def test_shipped_graphs_hold_int8_weights_and_quantise_no_activations(name: str)
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_sessions_compute_every_product_in_fp32(name: str, tmp_path: Path) -> None:
-    """The graph onnxruntime runs after its own optimisations (fusions included) has no int8 kernel."""
+def test_sessions_keep_the_row_quantised_products(name: str, tmp_path: Path) -> None:
+    """The graph onnxruntime runs after its own optimisations (fusions included) still quantises row by row."""
     options = session_options(1)
     options.optimized_model_filepath = str(tmp_path / "optimised.onnx")
     options.log_severity_level = 3  # serialising an optimised graph warns that it is machine-specific
     ort.InferenceSession(str(MODELS_DIR / name / "model.onnx"), options, providers=["CPUExecutionProvider"])
-    ops = {node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node}
-    assert not ops & INT8_COMPUTE, sorted(ops & INT8_COMPUTE)
-    assert "MatMul" in ops
+    nodes = onnx.load(options.optimized_model_filepath).graph.node
+    ops = {node.op_type for node in nodes}
+    assert not ops & WHOLE_TENSOR_INT8, sorted(ops & WHOLE_TENSOR_INT8)
+    assert "Softmax" not in ops
+    assert sum(n.op_type == "MatMulIntegerToFloat" for n in nodes) == ROW_PRODUCTS[name]
+    assert sum(n.op_type == "QuantizeLinear" for n in nodes) == ROW_QUANTISERS[name]
 
 
 def _dynamic_model(folder: Path) -> tuple[np.ndarray, Path]:
@@ -148,7 +214,7 @@ def test_weight_only_conversion_removes_the_batch_dependence(tmp_path: Path) -> 
     converted = tmp_path / "converted.onnx"
     quantize_weights().convert_file(dynamic, converted)
     model = onnx.load(str(converted))
-    assert not {n.op_type for n in model.graph.node} & INT8_COMPUTE
+    assert not {n.op_type for n in model.graph.node} & (WHOLE_TENSOR_INT8 | {"MatMulIntegerToFloat"})
     int8 = [numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == TensorProto.INT8]
     assert any(t.shape == (8, 5) for t in int8)  # the weight stays int8 on disk
     after = run(converted, rows)
@@ -158,6 +224,100 @@ def test_weight_only_conversion_removes_the_batch_dependence(tmp_path: Path) -> 
     again = tmp_path / "again.onnx"
     quantize_weights().convert_file(converted, again)
     assert again.read_bytes() == converted.read_bytes()  # converting twice changes nothing
+
+
+def _gelu_model(folder: Path) -> tuple[np.ndarray, np.ndarray, Path]:
+    """y = x @ W1 and z = GELU(x) @ W2 (GELU as the encoders export it, through Erf), weight-only int8."""
+    rng = np.random.default_rng(5)
+    w1 = rng.normal(size=(16, 6)).astype(np.float32)
+    w2 = rng.normal(size=(16, 4)).astype(np.float32)
+    half, root2, one = (
+        numpy_helper.from_array(np.float32(v), n) for v, n in ((0.5, "half"), (2**0.5, "r2"), (1, "one"))
+    )
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["y"]),
+        helper.make_node("Div", ["x", "r2"], ["xs"]),
+        helper.make_node("Erf", ["xs"], ["e"]),
+        helper.make_node("Add", ["e", "one"], ["e1"]),
+        helper.make_node("Mul", ["x", "e1"], ["xe"]),
+        helper.make_node("Mul", ["xe", "half"], ["g"]),
+        helper.make_node("MatMul", ["g", "w2"], ["z"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "gelu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", k]) for n, k in (("y", 6), ("z", 4))],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2"), half, root2, one],
+    )
+    fp32 = folder / "gelu.fp32.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(fp32))
+    target = folder / "gelu.onnx"
+    quantize_weights().quantize_weights(fp32, target)
+    return w1, w2, target
+
+
+def _emulated(x: np.ndarray, model: onnx.ModelProto, product: str, steps: float, zero: int, shift: float) -> np.ndarray:
+    """A row-quantised product recomputed in numpy: float32 scale and rounding per row, exact int64 sums."""
+    values = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    node = next(n for n in model.graph.node if n.name == product)
+    weight, w_scale = values[node.input[1]].astype(np.int64), values[node.input[3]]
+    rows = (x + np.float32(shift)).astype(np.float32) if shift else x
+    top = np.abs(rows).max(axis=1, keepdims=True) if zero else rows.max(axis=1, keepdims=True)
+    scale = np.maximum(top / np.float32(steps), np.float32(1e-30)).astype(np.float32)
+    codes = np.clip(np.rint(rows / scale) + zero, 0, 255).astype(np.int64)
+    assert codes.max() <= 127
+    exact = (codes - zero) @ weight
+    out = (exact.astype(np.float32) * w_scale) * scale
+    if shift:
+        dequantised = weight.astype(np.float64) * w_scale.astype(np.float64)
+        out = out + (-shift * dequantised.sum(axis=0)).astype(np.float32)
+    return out.astype(np.float32)
+
+
+def test_row_quantised_products_are_exact_and_do_not_depend_on_the_batch(tmp_path: Path) -> None:
+    w1, w2, weight_only = _gelu_model(tmp_path)
+    rows = quantize_rows()
+    converted = tmp_path / "rows.onnx"
+    rows.convert_file(weight_only, converted)
+    model = onnx.load(str(converted))
+    products = [n for n in model.graph.node if n.op_type == "MatMulIntegerToFloat"]
+    assert len(products) == 2 and "MatMul" not in {n.op_type for n in model.graph.node}
+    rng = np.random.default_rng(11)
+    x = (rng.normal(size=(9, 16)) * rng.uniform(0.01, 30, size=(9, 1))).astype(np.float32)
+    x[4] = 0.0  # a row of zeros gets the tiny scale, not a division by zero
+    session = ort.InferenceSession(str(converted), session_options(1), providers=["CPUExecutionProvider"])
+    y, z = session.run(None, {"x": x})
+    # Each row alone gives the same bits as inside the batch.
+    for i in range(len(x)):
+        alone = session.run(None, {"x": x[i : i + 1]})
+        assert np.array_equal(alone[0], y[i : i + 1]) and np.array_equal(alone[1], z[i : i + 1])
+    # The integer products are exact (no saturation), so numpy gets the same bits: the same on every CPU.
+    assert np.array_equal(y, _emulated(x, model, products[0].name, 63.0, 64, 0.0))
+    # Within 7-bit rounding of the fp32 products.
+    assert np.abs(y - x @ w1).max() <= 0.05 * np.abs(x @ w1).max()
+    reference = 0.5 * x * (1 + np.vectorize(math.erf)(x / 2**0.5))
+    assert np.abs(z - reference @ w2).max() <= 0.05 * np.abs(reference @ w2).max()
+    again = tmp_path / "again.onnx"
+    rows.convert_file(converted, again)
+    assert again.read_bytes() == converted.read_bytes()  # converting twice changes nothing
+
+
+def test_softmax_becomes_plain_ops(tmp_path: Path) -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Softmax", ["x"], ["y"], axis=-1)],
+        "softmax",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 7])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 7])],
+    )
+    model = quantize_rows().row_int8(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    assert [n.op_type for n in model.graph.node] == ["ReduceMax", "Sub", "Exp", "ReduceSum", "Div"]
+    session = ort.InferenceSession(model.SerializeToString(), session_options(1), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(2).normal(size=(5, 7)).astype(np.float32) * 20
+    (y,) = session.run(None, {"x": x})
+    expected = np.exp(x - x.max(axis=1, keepdims=True))
+    assert np.allclose(y, expected / expected.sum(axis=1, keepdims=True), rtol=1e-6, atol=1e-7)
+    assert np.array_equal(session.run(None, {"x": x[2:3]})[0], y[2:3])
 
 
 def test_a_model_that_quantises_activations_is_refused(tmp_path: Path) -> None:

@@ -65,8 +65,9 @@ def export_onnx_int8(
 ) -> Path:
     """Export a torch module to ONNX, quantise its weights to int8 (per channel) and copy the tokenizer.
 
-    The weights are stored as int8 and computed in fp32 (``training.quantize_weights``): no activation is quantised,
-    so scores do not depend on batch-mates or on the CPU's int8 instructions. Returns ``out_dir/model.onnx``.
+    The weights are stored as int8 (``training.quantize_weights``) and multiplied by 7-bit codes of each token's
+    activations, one scale per row (``training.quantize_rows``): scores do not depend on batch-mates, and the
+    integer products are exact on any x86-64 CPU. Returns ``out_dir/model.onnx``.
     """
     import torch
 

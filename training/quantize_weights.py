@@ -20,8 +20,13 @@ batched ``MatMul`` of the transposed mask with the hidden states: onnxruntime re
 when the batch holds one text than when it holds several (the sums differ in the last bits), while a batched MatMul
 runs the same product for every text of the batch.
 
-    python -m training.quantize_weights src/crosscheck/models/*/model.onnx      # convert in place
-    python -m training.quantize_weights model.fp32.onnx --out model.onnx         # quantise an fp32 export
+    python -m training.quantize_weights OLD_DYNAMIC.onnx                        # convert in place (weight-only)
+    python -m training.quantize_weights model.fp32.onnx --out model.onnx         # quantise an fp32 export (then rows)
+    python -m training.quantize_weights model.fp32.onnx --out m.onnx --weight-only   # ... keeping fp32 products
+
+The analysis models then get row-quantised int8 products (``training.quantize_rows``), which keep the int8 weights
+and the batch independence of this rewrite and make the integer arithmetic exact on every x86-64 CPU; the stance
+model keeps fp32 products.
 
 Converting a model twice changes nothing; the same input always gives the same bytes.
 """
@@ -180,25 +185,35 @@ def convert_file(source: Path, target: Path | None = None) -> Path:
     return target
 
 
-def quantize_weights(fp32: Path, target: Path) -> Path:
-    """Quantise an fp32 ONNX export to weight-only int8 (per-channel symmetric int8 weights, fp32 compute)."""
+def quantize_weights(fp32: Path, target: Path, *, rows: bool = True) -> Path:
+    """Quantise an fp32 ONNX export to int8 weights (per-channel symmetric), then (``rows``, the default, what the
+    analysis models ship with) make its products row-quantised int8 ones (``training.quantize_rows``); without
+    ``rows`` the products stay fp32 (weight-only)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with tempfile.TemporaryDirectory() as tmp:
         dynamic = Path(tmp) / "dynamic.onnx"
         quantize_dynamic(str(fp32), str(dynamic), weight_type=QuantType.QInt8, per_channel=True)
-        return convert_file(dynamic, target)
+        convert_file(dynamic, target)
+    if rows:
+        from training.quantize_rows import convert_file as rows_file
+
+        rows_file(target)
+    return target
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", type=Path, nargs="+", help="dynamically quantised (or fp32, with --out) models")
     parser.add_argument("--out", type=Path, help="quantise one fp32 model to this path instead of converting")
+    parser.add_argument(
+        "--weight-only", action="store_true", help="with --out: keep fp32 products (no row-quantised int8 ones)"
+    )
     args = parser.parse_args()
     if args.out is not None:
         if len(args.models) != 1:
             parser.error("--out takes exactly one fp32 model")
-        quantize_weights(args.models[0], args.out)
+        quantize_weights(args.models[0], args.out, rows=not args.weight_only)
         print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
         return
     for path in args.models:

@@ -34,7 +34,9 @@ TRUNK_LAYERS = 3
 def cut_tensor(model: Any, layers: int) -> str:
     """The output of encoder layer ``layers - 1`` (its last LayerNormalization)."""
     marker = f"encoder/layer.{layers - 1}/output/LayerNorm/"
-    names = [node.output[0] for node in model.graph.node if marker in node.name]
+    names = [
+        node.output[0] for node in model.graph.node if marker in node.name and node.op_type == "LayerNormalization"
+    ]
     if len(names) != 1:
         raise ValueError(f"no single output of encoder layer {layers - 1} in the graph ({len(names)} candidates)")
     return names[0]

@@ -67,8 +67,9 @@ _TABLE: tuple[tuple[str, str], ...] = (
     ("E051", "{problems} (every other input was read; the skipped lines above say why)"),
     (
         "E060",
-        "model file {path} quantises activations at run time ({ops}), so its scores would depend on the batch and "
-        "the CPU; convert it with 'python -m training.quantize_weights'",
+        "model file {path} quantises whole activation tensors at run time ({ops}), so its scores would depend on the "
+        "batch and the CPU; convert it with 'python -m training.quantize_weights', then "
+        "'python -m training.quantize_rows'",
     ),
     (
         "E061",

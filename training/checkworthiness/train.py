@@ -8,7 +8,8 @@ epoch and the decision threshold on ``dev``, report positive-class F1 (the offic
 2. Model: all-MiniLM-L6-v2 + a 2-way classification head; the embeddings and the first :data:`FROZEN_LAYERS`
    layers stay the base model's (the shared trunk), the upper layers and the head are fine-tuned (fixed seed,
    length-bucketed batches). After every epoch the dev F1 at the best threshold is measured; the best epoch is kept.
-3. Export: ONNX fp32 -> int8 weights (per channel, computed in fp32) with ``training.common.export_onnx_int8``, cut
+3. Export: ONNX fp32 -> int8 weights (per channel) and row-quantised int8 products with
+   ``training.common.export_onnx_int8``, cut
    after the frozen layers (``training.split_encoder``): the shipped model is the head above the shared encoder
    trunk (``models/encoder-trunk``, written by ``training.sentence_encoder.export``, which must exist first). Both
    ONNX models are scored with the runtime code of the ``claims`` stage; the shipped model's threshold is tuned on dev
@@ -61,8 +62,8 @@ HEAD_LAYERS = 3
 RUN_DIR = ROOT / "training" / "runs" / "checkworthiness"
 MODEL_DIR = ROOT / "src" / "crosscheck" / "models" / "checkworthiness"
 THRESHOLD_TUNING = (
-    "maximises positive-class F1 of this model (int8 weights, fp32 compute) on CheckThat! 2024 English dev "
-    "(0.01 grid, ties to the value nearest 0.5)"
+    "maximises positive-class F1 of this model (int8 weights, row-quantised int8 products) on CheckThat! 2024 "
+    "English dev (0.01 grid, ties to the value nearest 0.5)"
 )
 
 

@@ -1,7 +1,7 @@
 """Export the techniques models to ONNX with int8 weights, tune their decoding on PTC dev, print the dev figures.
 
 1. ``techniques-si`` (token tagger) and ``techniques-tc`` (span classifier) -> ONNX -> int8 weights (per channel,
-   computed in fp32: ``training.quantize_weights``).
+   ``training.quantize_weights``) and row-quantised int8 products (``training.quantize_rows``).
 2. With the shipped models and the library's decoding: the SI decoding options (seed threshold, grow threshold,
    gap merging, minimum length, peak words) are chosen on dev (coordinate search for SI F1); the TC stacker, a logistic
    regression over the encoder's log-probabilities and the span features, is fitted on train (C chosen on dev);

@@ -4,9 +4,12 @@ Each shipped transformer model lives in ``crosscheck/models/<name>/`` as ``model
 ``config.json`` (labels, thresholds, max length) and ``MODEL_CARD.md``. :func:`load_onnx_model` loads one once per
 process.
 
-The model files hold int8 weights behind ``DequantizeLinear`` nodes (``training/quantize_weights.py``) and compute in
-fp32: no activation is quantised, so a text's scores do not depend on the texts scored with it, nor on whether the
-CPU has VNNI (onnxruntime's int8 u8s8 products can saturate on x86-64 CPUs without it). :meth:`OnnxModel.batches`
+The analysis models hold int8 weights and multiply them by activations quantised row by row
+(``training/quantize_rows.py``): each token's activations get a 7-bit code with a scale of their own, so a text's
+scores do not depend on the texts scored with it, and the integer products are exact on every x86-64 CPU (7-bit codes
+keep onnxruntime's u8s8 products from saturating on CPUs without VNNI; Softmax is computed with plain ops, whose bits
+are the same on AVX2 and AVX-512 CPUs). The stance model keeps int8 weights behind ``DequantizeLinear`` nodes and
+computes in fp32 (``training/quantize_weights.py``). :meth:`OnnxModel.batches`
 batches only texts of the same token length, so no batch is padded either, and at most
 :data:`MAX_BATCH_TOKENS` tokens each (beyond a few texts a larger batch is no faster per token, only larger in
 memory). :meth:`OnnxModel.rows` keeps each text's outputs in a per-model LRU cache, so a sentence repeated across
@@ -36,14 +39,17 @@ from ..errors import ModelError
 
 MODELS_DIR = Path(__file__).resolve().parent
 
-#: Session settings every model is loaded with. Without the QDQ transforms onnxruntime folds each weight's
-#: DequantizeLinear into an fp32 initializer when it loads the model, and every matrix product is a plain fp32 one;
-#: with them it fuses DequantizeLinear + MatMul into MatMulNBits, which quantises activations to int8 again.
+#: Session settings every model is loaded with. Without the QDQ transforms onnxruntime keeps the graph's own
+#: arithmetic: a weight-only model's DequantizeLinear is folded into an fp32 initializer when the model loads, and a
+#: row-quantised model's per-row QuantizeLinear stays as it is; with them it fuses DequantizeLinear + MatMul into
+#: MatMulNBits, which quantises activations its own way, by block and by CPU.
 #: Intra-op threads do not spin while waiting for work: spinning burns a core in every worker between the small
 #: matrix products of one sentence batch and the Python work around them, and buys nothing when workers use the cores.
 SESSION_CONFIG = {"session.disable_quant_qdq": "1", "session.intra_op.allow_spinning": "0"}
-#: Node types that quantise activations at run time; a model file holding one is refused (E060).
-ACTIVATION_QUANT_OPS = (b"DynamicQuantizeLinear", b"MatMulInteger", b"DynamicQuantizeMatMul")
+#: Node types that quantise a whole activation tensor with one scale at run time (every text of a batch together); a
+#: model file holding one is refused (E060). Row-quantised products (``training/quantize_rows.py``) quantise each
+#: token's activations on their own, with ``QuantizeLinear`` per row, and are accepted.
+ACTIVATION_QUANT_OPS = (b"DynamicQuantizeLinear", b"DynamicQuantizeMatMul")
 #: Tokens per batch at most (texts x their common length): MiniLM's cost per token is flat from about four texts on,
 #: and a larger batch only needs larger activations.
 MAX_BATCH_TOKENS = 1024
