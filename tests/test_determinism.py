@@ -144,7 +144,10 @@ def test_shipped_graphs_hold_int8_weights_and_quantise_activations_per_row(name:
     values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     products = [n for n in graph.node if n.op_type == "MatMulIntegerToFloat"]
     assert len(products) == ROW_PRODUCTS[name]
+    producer = {out: node for node in graph.node for out in node.output}
     for product in products:
+        # The product applies the row scales itself (a_scale, [..., 1]): no Mul writes its output a second time.
+        assert producer[product.input[2]].op_type == "Max"
         weight = values[product.input[1]]
         assert weight.dtype == np.int8 and weight.ndim == 2 and int(np.abs(weight.astype(np.int32)).max()) <= 127
         assert not values[product.input[5]].any()  # symmetric weights
@@ -301,6 +304,39 @@ def test_row_quantised_products_are_exact_and_do_not_depend_on_the_batch(tmp_pat
     again = tmp_path / "again.onnx"
     rows.convert_file(converted, again)
     assert again.read_bytes() == converted.read_bytes()  # converting twice changes nothing
+
+
+def test_row_scales_applied_by_a_mul_are_moved_into_the_products(tmp_path: Path) -> None:
+    _, _, weight_only = _gelu_model(tmp_path)
+    rows = quantize_rows()
+    converted = tmp_path / "rows.onnx"
+    rows.convert_file(weight_only, converted)
+    model = onnx.load(str(converted))
+    # The form of the release before: each product with a_scale 1.0, then a Mul by the row scales.
+    legacy = onnx.load(str(converted))
+    legacy.graph.initializer.append(numpy_helper.from_array(np.float32(1.0), "rowq_one"))
+    nodes = []
+    for node in legacy.graph.node:
+        nodes.append(node)
+        if node.op_type == "MatMulIntegerToFloat":
+            scale, out = node.input[2], node.output[0]
+            node.input[2], node.output[0] = "rowq_one", f"{out}_rowq_acc"
+            nodes.append(helper.make_node("Mul", [f"{out}_rowq_acc", scale], [out], name=f"{out}_rowq_scale"))
+    del legacy.graph.node[:]
+    legacy.graph.node.extend(nodes)
+    legacy_file, folded_file = tmp_path / "legacy.onnx", tmp_path / "folded.onnx"
+    onnx.save(legacy, str(legacy_file))
+    rows.convert_file(legacy_file, folded_file)
+    folded = onnx.load(str(folded_file))
+    assert [n.op_type for n in folded.graph.node] == [n.op_type for n in model.graph.node]
+    assert "rowq_one" not in {t.name for t in folded.graph.initializer}
+    x = (np.random.default_rng(3).normal(size=(6, 16)) * 4).astype(np.float32)
+    outputs = []
+    for path in (converted, legacy_file, folded_file):
+        session = ort.InferenceSession(str(path), session_options(1), providers=["CPUExecutionProvider"])
+        outputs.append(session.run(None, {"x": x}))
+    for reference, other in ((outputs[0], outputs[1]), (outputs[0], outputs[2])):
+        assert all(np.array_equal(a, b) for a, b in zip(reference, other, strict=True))
 
 
 def test_softmax_becomes_plain_ops(tmp_path: Path) -> None:
