@@ -16,7 +16,7 @@ from crosscheck.analyze.pipeline import Document, Layer, register_stage
 from crosscheck.article import Article
 from crosscheck.cli import main
 from crosscheck.ingest import ingest
-from crosscheck.runners.base import analysis_version, due
+from crosscheck.runners.base import analysis_version, due, longest_first_batches
 from crosscheck.runners.local import BATCH_SIZE, analyze_store, pool_batch_size
 
 STAGES = ["parse", "entities", "quantities", "dates"]
@@ -74,6 +74,21 @@ def _articles(store: Store, texts: list[str]) -> list[str]:
         store.add_article(article)
         ids.append(article.id)
     return ids
+
+
+def test_a_pool_takes_the_longest_articles_first(store: Store, example_texts: dict[str, str]) -> None:
+    texts = sorted(example_texts.values(), key=len)
+    short, middle, long = texts
+    ids = _articles(store, [middle, short, long, short + " Updated.", middle[: len(short)]])
+    lengths = store.text_lengths([*ids, "no-such-article"])
+    assert lengths == {i: len(store.require(i).text) for i in ids}
+    # Longest first; the two articles of one length keep the order they were given in.
+    order = [ids[2], ids[0], ids[3], ids[1], ids[4]]
+    assert longest_first_batches(store, ids, 1, 10**9) == [[i] for i in order]
+    assert longest_first_batches(store, ids[::-1], 5, 10**9) == [[ids[2], ids[0], ids[3], ids[4], ids[1]]]
+    # At most this many characters a batch, and an article longer than that alone.
+    bound = lengths[ids[0]] + lengths[ids[3]]
+    assert longest_first_batches(store, ids, 4, bound) == [[ids[2]], [ids[0], ids[3]], [ids[1], ids[4]]]
 
 
 def test_a_failing_article_is_recorded_and_the_rest_are_analysed(store: Store, example_texts: dict[str, str]) -> None:

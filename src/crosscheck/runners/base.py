@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..analyze.parse import text_batches
 from ..analyze.pipeline import Document, Pipeline, build_pipeline
 from ..article import Article
 from ..store import Store
@@ -92,6 +93,22 @@ def due(store: Store, stages: Sequence[str], *, force: bool = False) -> list[str
     """Ids of the articles to analyse, in storage order: every article with ``force``, else those not analysed with
     exactly these stages and this :func:`analysis_version` (failed articles have no analysis, so they are retried)."""
     return store.article_ids() if force else store.needs_analysis(stages, analysis_version())
+
+
+def longest_first_batches(store: Store, ids: Sequence[str], size: int, max_chars: int) -> list[list[str]]:
+    """``ids`` in batches for a pool: ordered by the length of their clean text, longest first (ties in the order
+    given), then cut into batches of at most ``size`` articles and ``max_chars`` characters (one article at least).
+
+    The long articles go first and the last batches, the ones that finish while other workers have nothing left to
+    do, are the shortest: in storage order one worker was still on a batch of long articles for 1.7 s after the other
+    had finished (84 PolNeAR dev articles, two workers). The character bound keeps the corpus's longest articles from
+    all landing in one batch (a worker's memory grows with the text of its batch). An article's analysis does not
+    depend on the batch it is in, so the order changes nothing but the time.
+    """
+    lengths = store.text_lengths(ids)
+    ordered = sorted(ids, key=lambda i: -lengths.get(i, 0))
+    groups = text_batches([lengths.get(i, 0) for i in ordered], size, max_chars)
+    return [[ordered[j] for j in group] for group in groups]
 
 
 def batches(store: Store, ids: Sequence[str], size: int = BATCH_SIZE) -> Iterator[list[Article]]:

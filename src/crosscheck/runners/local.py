@@ -3,6 +3,8 @@
 Selecting the articles, the per-article function and saving come from :mod:`.base` (the runner contract); this
 module only decides where :func:`~.base.analyze_articles` runs.
 
+A pool takes the articles longest first, in batches bounded in articles and characters
+(:func:`~.base.longest_first_batches`), so the batches that finish last are short ones.
 Each batch is saved in one transaction as soon as it is back, in order. A worker process that dies (killed, out of
 memory) loses the batches in flight, none of which was saved: the run stops with :class:`RunnerError` (E114) saying
 how many articles were saved, and the same command run again analyses the rest. A runner that is killed leaves no
@@ -23,11 +25,21 @@ from concurrent.futures.process import BrokenProcessPool
 from ..analyze.pipeline import validate_stages
 from ..errors import RunnerError
 from ..store import Store
-from .base import BATCH_SIZE, DEFAULT_STAGES, Outcome, analyze_articles, batches, due, save_outcomes
+from .base import (
+    BATCH_SIZE,
+    DEFAULT_STAGES,
+    Outcome,
+    analyze_articles,
+    batches,
+    due,
+    longest_first_batches,
+    save_outcomes,
+)
 
 __all__ = [
     "BATCH_SIZE",
     "DEFAULT_STAGES",
+    "POOL_BATCH_CHARS",
     "POOL_MIN_ARTICLES",
     "analyze_articles",
     "analyze_store",
@@ -41,6 +53,10 @@ POOL_MIN_ARTICLES = 40
 #: A pool's batches are made small enough that each worker gets at least this many: with few, large batches one
 #: worker is still on its last batch while the others are done (84 articles in batches of 16 left one worker 48).
 BATCHES_PER_WORKER = 4
+
+
+#: Characters of text a pool's batch holds at most (one article at least): about sixteen articles of 6,000.
+POOL_BATCH_CHARS = 100_000
 
 
 def pool_batch_size(articles: int, workers: int, batch_size: int = BATCH_SIZE) -> int:
@@ -102,12 +118,13 @@ def analyze_store(
         for batch in batches(store, ids, batch_size):
             finish(analyze_articles(batch, stages))
         return done
-    batch_size = pool_batch_size(len(ids), workers, batch_size)
+    planned = longest_first_batches(store, ids, pool_batch_size(len(ids), workers, batch_size), POOL_BATCH_CHARS)
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
             pending: deque[Future[list[Outcome]]] = deque()
-            for batch in batches(store, ids, batch_size):
+            for group in planned:
+                batch = [a.to_article() for a in store.get_many(group)]
                 pending.append(pool.submit(analyze_articles, batch, stages))
                 if len(pending) >= workers * 2:
                     finish(pending.popleft().result())
