@@ -2,8 +2,11 @@
 
     python benchmarks/analyze.py --corpus polnear
     python benchmarks/analyze.py --corpus ptc --stages parse,entities,quantities,dates
+    python benchmarks/analyze.py --corpus polnear-train --articles 400 --configs spacy,analyze-1,analyze-2
 
-Corpus (``--corpus``): ``polnear`` (the 84 PolNeAR dev articles, default), ``ptc`` (the 75 PTC dev articles), both
+Corpus (``--corpus``): ``polnear`` (the 84 PolNeAR dev articles, default), ``ptc`` (the 75 PTC dev articles),
+``polnear-train`` (the 840 PolNeAR training articles, in file-name order: a longer run, where the start-up of the
+workers weighs less), all
 read from the shared datasets (``CROSSCHECK_DATASETS``, else ``../shared/datasets`` beside the checkout), or
 ``examples`` (the three bundled examples repeated with their paragraphs shuffled to ``--articles``; repeated sentences,
 so not a fair measure of the model stages). The articles are ingested once into a base store; every configuration
@@ -63,6 +66,7 @@ def read_corpus(name: str, n: int | None, seed: int = 0) -> list[tuple[str, str]
         return out
     folder = {
         "polnear": datasets_dir() / "polnear" / "data" / "dev" / "text",
+        "polnear-train": datasets_dir() / "polnear" / "data" / "train" / "text",
         "ptc": datasets_dir() / "ptc-semeval2020-task11" / "datasets" / "dev-articles",
     }[name]
     if not folder.is_dir():
@@ -192,7 +196,7 @@ def measure(kind: str, *args: Any) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", choices=["polnear", "ptc", "examples"], default="polnear")
+    ap.add_argument("--corpus", choices=["polnear", "polnear-train", "ptc", "examples"], default="polnear")
     ap.add_argument("--articles", type=int, default=None, help="at most this many articles (examples: exactly)")
     ap.add_argument("--stages", default=None, help="comma-separated (default: every built-in stage)")
     ap.add_argument(
