@@ -115,10 +115,11 @@ def _run_stages(texts: list[str], stages: list[str]) -> dict[str, Any]:
         m0 = time.process_time()
         outputs = session_run(model, feeds)
         mask = feeds["attention_mask"]
-        row = per_model.setdefault(model.path.name, [0, 0, 0.0])
+        row = per_model.setdefault(model.path.name, [0, 0, 0.0, 0])
         row[0] += mask.shape[0]
         row[1] += int(mask.sum())
         row[2] += time.process_time() - m0
+        row[3] += 1
         return outputs
 
     OnnxModel.run = counted_run  # type: ignore[method-assign]
@@ -142,7 +143,7 @@ def _run_stages(texts: list[str], stages: list[str]) -> dict[str, Any]:
         "cpu_s": time.process_time() - c0,
         "load_cpu_s": load_cpu,
         "stages_cpu": per_stage,
-        "models": {name: {"texts": n, "tokens": t, "cpu_s": c} for name, (n, t, c) in per_model.items()},
+        "models": {name: {"texts": n, "tokens": t, "cpu_s": c, "runs": r} for name, (n, t, c, r) in per_model.items()},
     }
 
 
@@ -280,7 +281,10 @@ def report(config: str, r: dict[str, Any], results: dict[str, dict[str, Any]], n
         share = f"x{cpu / spacy['cpu_s']:.2f} of spaCy's" if "cpu_s" in spacy else ""
         print(f"    {name:14s} CPU {cpu:7.2f} s ({100 * cpu / r['cpu_s']:5.1f}%)  {share}")
     for name, m in r.get("models", {}).items():
-        print(f"    model {name:18s} {m['texts']:6d} texts {m['tokens']:7d} tokens  CPU {m['cpu_s']:6.2f} s")
+        print(
+            f"    model {name:18s} {m['texts']:6d} texts {m['tokens']:7d} tokens {m['runs']:5d} runs"
+            f"  CPU {m['cpu_s']:6.2f} s"
+        )
 
 
 if __name__ == "__main__":

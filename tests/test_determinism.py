@@ -20,7 +20,6 @@ from types import ModuleType
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
@@ -29,7 +28,14 @@ from crosscheck.analyze.pipeline import Document, Pipeline, build_pipeline
 from crosscheck.analyze.techniques import load_technique_model
 from crosscheck.article import Article
 from crosscheck.errors import ModelError
-from crosscheck.models.runtime import MODELS_DIR, OnnxModel, load_onnx_model, session_options
+from crosscheck.models.runtime import (
+    DISABLED_OPTIMIZERS,
+    MODELS_DIR,
+    OnnxModel,
+    inference_session,
+    load_onnx_model,
+    session_options,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -172,7 +178,7 @@ def test_sessions_keep_the_row_quantised_products(name: str, tmp_path: Path) -> 
     options = session_options(1)
     options.optimized_model_filepath = str(tmp_path / "optimised.onnx")
     options.log_severity_level = 3  # serialising an optimised graph warns that it is machine-specific
-    ort.InferenceSession(str(MODELS_DIR / name / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    inference_session(str(MODELS_DIR / name / "model.onnx"), options)
     nodes = onnx.load(options.optimized_model_filepath).graph.node
     ops = {node.op_type for node in nodes}
     assert not ops & WHOLE_TENSOR_INT8, sorted(ops & WHOLE_TENSOR_INT8)
@@ -208,7 +214,7 @@ def test_weight_only_conversion_removes_the_batch_dependence(tmp_path: Path) -> 
     rows[5] *= 40.0  # one batch-mate with a wide range coarsens the shared activation scale
 
     def run(path: Path, x: np.ndarray) -> np.ndarray:
-        session = ort.InferenceSession(str(path), session_options(1), providers=["CPUExecutionProvider"])
+        session = inference_session(str(path))
         return np.asarray(session.run(None, {"x": x})[0])
 
     before_alone, before_batch = run(dynamic, rows[:1]), run(dynamic, rows)[:1]
@@ -289,7 +295,7 @@ def test_row_quantised_products_are_exact_and_do_not_depend_on_the_batch(tmp_pat
     rng = np.random.default_rng(11)
     x = (rng.normal(size=(9, 16)) * rng.uniform(0.01, 30, size=(9, 1))).astype(np.float32)
     x[4] = 0.0  # a row of zeros gets the tiny scale, not a division by zero
-    session = ort.InferenceSession(str(converted), session_options(1), providers=["CPUExecutionProvider"])
+    session = inference_session(str(converted))
     y, z = session.run(None, {"x": x})
     # Each row alone gives the same bits as inside the batch.
     for i in range(len(x)):
@@ -333,7 +339,7 @@ def test_row_scales_applied_by_a_mul_are_moved_into_the_products(tmp_path: Path)
     x = (np.random.default_rng(3).normal(size=(6, 16)) * 4).astype(np.float32)
     outputs = []
     for path in (converted, legacy_file, folded_file):
-        session = ort.InferenceSession(str(path), session_options(1), providers=["CPUExecutionProvider"])
+        session = inference_session(str(path))
         outputs.append(session.run(None, {"x": x}))
     for reference, other in ((outputs[0], outputs[1]), (outputs[0], outputs[2])):
         assert all(np.array_equal(a, b) for a, b in zip(reference, other, strict=True))
@@ -348,7 +354,7 @@ def test_softmax_becomes_plain_ops(tmp_path: Path) -> None:
     )
     model = quantize_rows().row_int8(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
     assert [n.op_type for n in model.graph.node] == ["ReduceMax", "Sub", "Exp", "ReduceSum", "Div"]
-    session = ort.InferenceSession(model.SerializeToString(), session_options(1), providers=["CPUExecutionProvider"])
+    session = inference_session(model.SerializeToString())
     x = np.random.default_rng(2).normal(size=(5, 7)).astype(np.float32) * 20
     (y,) = session.run(None, {"x": x})
     expected = np.exp(x - x.max(axis=1, keepdims=True))
@@ -421,10 +427,36 @@ def test_the_cache_keeps_only_the_most_recent_texts() -> None:
     assert [key[0] for key in small.cache] == [*texts[-4:-1], texts[0], texts[-1]]
 
 
-def test_sessions_neither_spin_nor_keep_an_arena() -> None:
+def test_sessions_do_not_spin_and_share_one_arena() -> None:
     options = session_options(1)
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-    assert not options.enable_cpu_mem_arena
+    assert options.enable_cpu_mem_arena
+    assert options.get_session_config_entry("session.use_env_allocators") == "1"
+
+
+def test_a_batch_run_again_maps_no_new_memory() -> None:
+    """Activations come from the shared arena: a second run of the same batch takes no fresh pages from the kernel."""
+    import resource
+
+    model = load_onnx_model("techniques-si", 1)
+    feeds, _ = model.encode(example_sentences()[:1] * 8)
+    model.run(feeds)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(3):
+        model.run(feeds)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 50  # about 1,400 a run from malloc
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_sessions_leave_out_the_slower_fusions(name: str, tmp_path: Path) -> None:
+    options = session_options(1)
+    options.optimized_model_filepath = str(tmp_path / "optimised.onnx")
+    options.log_severity_level = 3
+    inference_session(str(MODELS_DIR / name / "model.onnx"), options)
+    ops = {node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node}
+    assert not ops & {"BiasGelu", "SkipLayerNormalization"}, ops
+    assert {"Gelu", "LayerNormalization"} <= ops
+    assert set(DISABLED_OPTIMIZERS) == {"BiasGeluFusion", "SkipLayerNormFusion"}
 
 
 # --- scores and stage results ----------------------------------------------------------------------------------------

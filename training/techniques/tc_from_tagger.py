@@ -23,19 +23,18 @@ MAX_LENGTH = 128
 
 def main() -> None:
     import onnx
-    import onnxruntime as ort
     from sklearn.linear_model import LogisticRegression
 
     from crosscheck.analyze.technique_features import context_bounds, span_features
     from crosscheck.evaluate.ptc import TECHNIQUES, tc_micro_f1
     from crosscheck.evaluate.techniques import label_spans
-    from crosscheck.models.runtime import MODELS_DIR, load_onnx_model, session_options
+    from crosscheck.models.runtime import MODELS_DIR, inference_session, load_onnx_model
     from training.techniques.data import Split, load_split
 
     tagger = load_onnx_model("techniques-si", 1)
     graph = onnx.load(str(MODELS_DIR / "techniques-si" / "model.onnx"))
     graph.graph.output.append(onnx.helper.make_tensor_value_info(LAST_HIDDEN, onnx.TensorProto.FLOAT, None))
-    session = ort.InferenceSession(graph.SerializeToString(), session_options(1), providers=["CPUExecutionProvider"])
+    session = inference_session(graph.SerializeToString())
     tokenizer = tagger.tokenizer
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=MAX_LENGTH)

@@ -45,7 +45,17 @@ MODELS_DIR = Path(__file__).resolve().parent
 #: MatMulNBits, which quantises activations its own way, by block and by CPU.
 #: Intra-op threads do not spin while waiting for work: spinning burns a core in every worker between the small
 #: matrix products of one sentence batch and the Python work around them, and buys nothing when workers use the cores.
-SESSION_CONFIG = {"session.disable_quant_qdq": "1", "session.intra_op.allow_spinning": "0"}
+#: Sessions take their memory from the allocator registered with the environment (:func:`shared_arena`).
+SESSION_CONFIG = {
+    "session.disable_quant_qdq": "1",
+    "session.intra_op.allow_spinning": "0",
+    "session.use_env_allocators": "1",
+}
+#: Graph fusions left out: onnxruntime's BiasGelu and SkipLayerNormalization kernels cost more CPU than the ops they
+#: would replace (a Gelu after the bias ``Add``; the residual and bias ``Add``s and a LayerNormalization): 10 to 20 %
+#: of a model's time together. BiasGelu gives the same bits as the two; SkipLayerNormalization rounds otherwise, and
+#: every figure of the shipped models is measured without it (``docs/evaluation.md``).
+DISABLED_OPTIMIZERS = ("BiasGeluFusion", "SkipLayerNormFusion")
 #: Node types that quantise a whole activation tensor with one scale at run time (every text of a batch together); a
 #: model file holding one is refused (E060). Row-quantised products (``training/quantize_rows.py``) quantise each
 #: token's activations on their own, with ``QuantizeLinear`` per row, and are accepted.
@@ -273,24 +283,52 @@ def default_threads() -> int:
 
 
 def session_options(threads: int | None = None) -> Any:
-    """The onnxruntime session options of every shipped model (threads, full graph optimisation, SESSION_CONFIG,
-    no memory arena).
+    """The onnxruntime session options of every shipped model (threads, full graph optimisation, SESSION_CONFIG, the
+    process's one shared arena).
 
-    Sessions allocate their activations with the process's ``malloc``, not from an arena: an arena keeps the
-    activations of the largest batch it has served for the life of the process (one arena per session, or one shared
-    by all of them, 40 MB more at the peak of an analysis than without), and freeing a batch's activations costs
-    no measurable time beside the matrix products.
+    Sessions allocate their activations from one arena that every session of the process shares
+    (:func:`shared_arena`): with ``malloc`` instead, each batch's large activations were fresh pages that the kernel
+    had to map and zero (about 17 page faults a token for a six-layer model, a third of its CPU), and with an arena of
+    each session's own, every one of the five models would keep the activations of its largest batch for the life of
+    the process. The shared arena holds about one batch's activations of the largest model.
     """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.enable_cpu_mem_arena = False
+    shared_arena()
+    options.enable_cpu_mem_arena = True
     options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     for key, value in SESSION_CONFIG.items():
         options.add_session_config_entry(key, value)
     return options
+
+
+def inference_session(model: str | bytes, options: Any = None) -> Any:
+    """An onnxruntime session of ``model`` (a file path or the model's bytes) on the CPU, made as every shipped model's
+    is: ``options`` (default :func:`session_options` for one thread) and the fusions of DISABLED_OPTIMIZERS left out."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(
+        model,
+        options if options is not None else session_options(1),
+        providers=["CPUExecutionProvider"],
+        disabled_optimizers=list(DISABLED_OPTIMIZERS),
+    )
+
+
+@lru_cache(maxsize=1)
+def shared_arena() -> None:
+    """Register one CPU arena with onnxruntime's environment, once per process, for every session to share.
+
+    The arena grows in powers of two (``arena_extend_strategy`` 0): growing by the size asked for left it more
+    fragmented (26 MB more resident for the technique tagger alone, and still growing after a hundred batches).
+    """
+    import onnxruntime as ort
+
+    info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    ort.create_and_register_allocator(info, ort.OrtArenaCfg({"arena_extend_strategy": 0}))
 
 
 def model_folder(name_or_path: str) -> Path:
@@ -310,7 +348,6 @@ def load_trunk(folder: Path, name: str, threads: int | None = None) -> OnnxModel
 @lru_cache(maxsize=8)
 def load_onnx_model(name_or_path: str, threads: int | None = None) -> OnnxModel:
     """Load ``crosscheck/models/<name>/`` (or a folder path) once per process."""
-    import onnxruntime as ort
     from tokenizers import Tokenizer
 
     if (threads or default_threads()) == 1:
@@ -333,7 +370,7 @@ def load_onnx_model(name_or_path: str, threads: int | None = None) -> OnnxModel:
         raise ModelError("E060", path=model_file, ops=", ".join(quantising))
     # From the file, not the bytes just read: a session made from bytes keeps about a third more memory (22 MB more
     # for a six-layer model) after loading.
-    session = ort.InferenceSession(str(model_file), session_options(threads), providers=["CPUExecutionProvider"])
+    session = inference_session(str(model_file), session_options(threads))
     config_file = folder / "config.json"
     config = json.loads(config_file.read_text()) if config_file.exists() else {}
     if config.get("trunk"):
