@@ -81,6 +81,11 @@ _TABLE: tuple[tuple[str, str], ...] = (
         "model {path} has {has} weights a token, but its trunk's hidden states have {wanted} dimensions; reinstall "
         "Crosscheck or fit the model again (see training/README.md)",
     ),
+    (
+        "E063",
+        "model {path} has {has} weights, but the poolings of its trunk's hidden states give {wanted} features; "
+        "reinstall Crosscheck or fit the model again (see training/README.md)",
+    ),
     ("E090", "{path}: no claims found ({problem})"),
     ("E100", "bad parameter '{name}': {problem}"),  # a query, path or body parameter the API cannot use
     ("E101", "no {what} '{key}'{hint}"),  # a cluster, story, outlet or page that does not exist
@@ -149,6 +154,7 @@ class ModelError(CrosscheckError):
 # E060 (ModelError): a model file that quantises activations at run time (scores would depend on batch and CPU).
 # E061 (ModelError): a head model whose trunk ends at another layer than the one it was trained on.
 # E062 (ModelError): a model over the trunk's hidden states whose weights do not match their width.
+# E063 (ModelError): a model over pooled trunk states whose weights do not match the number of features.
 
 
 class InputError(CrosscheckError):

@@ -2,7 +2,9 @@
 
 Each sentence of the parsed document is scored by the shipped ``checkworthiness`` model (all-MiniLM-L6-v2
 fine-tuned on CheckThat! 2024 Task 1, int8 ONNX; see ``models/checkworthiness/MODEL_CARD.md``). A sentence whose
-score reaches the model's threshold (``config.json``) becomes a :class:`~crosscheck.article.Claim`.
+score reaches the model's threshold (``config.json``) becomes a :class:`~crosscheck.article.Claim`. The model's
+upper layers read only the sentences a linear gate over the shared trunk's states lets through
+(:mod:`crosscheck.analyze.claim_gate`): the others would score below the threshold.
 
 Before scoring, units that cannot be claims are skipped (``data/claims.json``): headings and menu lines, fragments,
 table rows ("| 777 | 0 | 0"), lines without a verb, and sponsorship or promotion lines ("This article is sponsored
@@ -23,6 +25,7 @@ import numpy as np
 
 from ..article import Attribution, Claim, Entity
 from ..models.runtime import OnnxModel, load_onnx_model
+from .claim_gate import GATE_MODEL, SentenceGate, load_gate
 from .pipeline import Document, Layer, register_stage
 
 if TYPE_CHECKING:
@@ -45,18 +48,29 @@ def _softmax_positive(logits: np.ndarray) -> np.ndarray:
 
 
 def score_sentences(
-    texts: Sequence[str], *, model: OnnxModel | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+    texts: Sequence[str],
+    *,
+    model: OnnxModel | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    gate: SentenceGate | None = None,
 ) -> np.ndarray:
-    """Check-worthiness probability of each text (float32 array in input order).
+    """Check-worthiness probability of each text (float32 array in input order); NaN for a text ``gate`` rules out
+    (not scored: below any threshold).
 
     Texts are scored in unpadded batches of the same token length (:meth:`OnnxModel.rows`, which also remembers
     the texts scored before), so a text's score is the one it gets alone, whatever else is scored with it.
     """
     model = model or load_checkworthiness()
-    if not texts:
-        return np.zeros(0, dtype=np.float32)
-    logits = np.stack([outputs[0] for outputs, _ in model.rows(texts, batch_size=batch_size)])
-    return _softmax_positive(np.asarray(logits, dtype=np.float32)).astype(np.float32)
+    scores = np.full(len(texts), np.nan, dtype=np.float32)
+    read = list(range(len(texts)))
+    if gate is not None and texts:
+        read = [i for i, ok in enumerate(gate.passes(texts)) if ok]
+    if not read:
+        return scores
+    rows = model.rows([texts[i] for i in read], batch_size=batch_size)
+    logits = np.stack([outputs[0] for outputs, _ in rows])
+    scores[read] = _softmax_positive(np.asarray(logits, dtype=np.float32))
+    return scores
 
 
 @dataclass(frozen=True)
@@ -101,7 +115,8 @@ def looks_like_claim(span: SpacySpan, rules: ClaimRules) -> bool:
         return False
     if rules.verb_pos and not any(t.pos_ in rules.verb_pos for t in span):
         return False
-    return not any(p.search(span.text) for p in rules.non_claim_patterns)
+    text = span.text
+    return not any(p.search(text) for p in rules.non_claim_patterns)
 
 
 def candidate_sentences(doc: Doc, *, min_words: int, max_heading_words: int) -> list[tuple[int, int]]:
@@ -247,12 +262,15 @@ class ClaimsStage:
         self,
         *,
         model: str = "checkworthiness",
+        gate: str | None = GATE_MODEL,
         threshold: float | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         min_words: int = 4,
         max_heading_words: int = 25,
     ) -> None:
         self.model = load_checkworthiness(model)
+        # The sentences the head reads (models/checkworthiness-gate); None scores every candidate.
+        self.gate = load_gate(gate) if gate else None
         # Default: the model's threshold, tuned on CheckThat! 2024 dev for positive-class F1 (see config.json).
         self.threshold = float(self.model.config["threshold"]) if threshold is None else threshold
         self.batch_size = batch_size
@@ -268,7 +286,9 @@ class ClaimsStage:
                 document.doc, min_words=self.min_words, max_heading_words=self.max_heading_words
             )
             units.extend((document, start, end) for start, end in ranges)
-        scores = score_sentences([d.text[s:e] for d, s, e in units], model=self.model, batch_size=self.batch_size)
+        scores = score_sentences(
+            [d.text[s:e] for d, s, e in units], model=self.model, batch_size=self.batch_size, gate=self.gate
+        )
         for document in docs:
             document.claims = []
         for (document, start, end), score in zip(units, scores, strict=True):

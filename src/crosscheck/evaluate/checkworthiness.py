@@ -129,15 +129,21 @@ def best_threshold(gold: Sequence[bool], scores: Sequence[float], *, grid_step: 
 
 
 def evaluate_model(
-    sentences: Sequence[LabelledSentence], *, model: str = "checkworthiness", threshold: float | None = None
+    sentences: Sequence[LabelledSentence],
+    *,
+    model: str = "checkworthiness",
+    threshold: float | None = None,
+    gate: str | None = "checkworthiness-gate",
 ) -> tuple[PRF, float]:
-    """Score ``sentences`` with a shipped ONNX model; returns the positive-class P/R/F1 and the threshold used."""
+    """Score ``sentences`` with a shipped ONNX model, behind ``gate`` as the claims stage scores them (None: every
+    sentence scored); returns the positive-class P/R/F1 and the threshold used."""
+    from ..analyze.claim_gate import load_gate
     from ..analyze.claims import load_checkworthiness, score_sentences
 
     onnx_model = load_checkworthiness(model)
     threshold = float(onnx_model.config["threshold"]) if threshold is None else threshold
-    scores = score_sentences([s.text for s in sentences], model=onnx_model)
-    predicted = [float(s) >= threshold for s in scores]
+    scores = score_sentences([s.text for s in sentences], model=onnx_model, gate=load_gate(gate) if gate else None)
+    predicted = [bool(s >= threshold) for s in scores]  # NaN (not scored by the gate) is never
     return positive_prf([s.label for s in sentences], predicted), threshold
 
 
@@ -151,16 +157,23 @@ def evaluate_model(
 )
 @click.option("--model", default="checkworthiness", show_default=True, help="Shipped model name or model folder.")
 @click.option("--threshold", type=float, default=None, help="Decision threshold (default: the model's config).")
-def checkworthiness_command(data: Path | None, model: str, threshold: float | None) -> None:
+@click.option(
+    "--gate",
+    default="checkworthiness-gate",
+    show_default=True,
+    help="The gate in front of the model (shipped name or folder), as the claims stage uses it.",
+)
+@click.option("--no-gate", is_flag=True, help="Score every sentence (the model alone).")
+def checkworthiness_command(data: Path | None, model: str, threshold: float | None, gate: str, no_gate: bool) -> None:
     """Positive-class precision/recall/F1 of the check-worthiness model (CheckThat! 2024 Task 1 metric)."""
     path = data or split_path("dev-test")
     if not path.exists():
         raise InputError("E047", path=path, hint="pass --data or set CROSSCHECK_DATASETS")
     sentences = read_checkthat_tsv(path)
-    prf, used = evaluate_model(sentences, model=model, threshold=threshold)
+    prf, used = evaluate_model(sentences, model=model, threshold=threshold, gate=None if no_gate else gate)
     positives = sum(s.label for s in sentences)
     click.echo(f"data: {path} ({len(sentences)} sentences, {positives} check-worthy)")
-    click.echo(f"model: {model}  threshold: {used:.2f}")
+    click.echo(f"model: {model}  threshold: {used:.2f}  gate: {'none' if no_gate else gate}")
     click.echo(
         f"precision {prf.precision:.4f}  recall {prf.recall:.4f}  F1 {prf.f1:.4f}  "
         f"(tp {prf.tp}, fp {prf.fp}, fn {prf.fn})"
