@@ -18,7 +18,6 @@ threshold.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from ..models.runtime import OnnxModel, load_trunk, model_folder
+from ..models.runtime import OnnxModel, model_folder, read_trunk_json
 
 GATE_MODEL = "checkworthiness-gate"
 
@@ -60,15 +59,10 @@ class SentenceGate:
 
 def read_gate(folder: Path, threads: int | None = None) -> SentenceGate:
     """A gate from its folder's ``model.json`` (trunk name, weights, bias, threshold in log-odds, max length)."""
-    path = folder / "model.json"
-    if not path.exists():
-        raise ModelError("E031", path=path, hint="see training/README.md")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    trunk = load_trunk(folder, str(data["trunk"]), threads)
+    data, trunk, hidden = read_trunk_json(folder, threads)
     weights = np.asarray(data["weights"], dtype=np.float64)
-    hidden = int(trunk.session.get_outputs()[0].shape[-1])
     if weights.ndim != 1 or weights.shape[0] != 3 * hidden:
-        raise ModelError("E063", path=path, has=weights.shape[0], wanted=3 * hidden)
+        raise ModelError("E063", path=folder / "model.json", has=weights.shape[0], wanted=3 * hidden)
     return SentenceGate(
         trunk=trunk,
         weights=weights,

@@ -15,7 +15,6 @@ text alone: not on the pieces batched with it (the trunk's rows do not either).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,7 +24,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError
-from ..models.runtime import OnnxModel, load_trunk, model_folder
+from ..models.runtime import OnnxModel, model_folder, read_trunk_json
 
 GATE_MODEL = "techniques-gate"
 
@@ -72,15 +71,10 @@ class TechniqueGate:
 
 def read_gate(folder: Path, threads: int | None = None) -> TechniqueGate:
     """A gate from its folder's ``model.json`` (trunk name, weights, bias, threshold in log-odds)."""
-    path = folder / "model.json"
-    if not path.exists():
-        raise ModelError("E031", path=path, hint="see training/README.md")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    trunk = load_trunk(folder, str(data["trunk"]), threads)
+    data, trunk, hidden = read_trunk_json(folder, threads)
     w1 = np.asarray(data["w1"], dtype=np.float64)
-    hidden = int(trunk.session.get_outputs()[0].shape[-1])
     if w1.ndim != 2 or w1.shape[0] != hidden:
-        raise ModelError("E062", path=path, has=w1.shape[0], wanted=hidden)
+        raise ModelError("E062", path=folder / "model.json", has=w1.shape[0], wanted=hidden)
     return TechniqueGate(
         trunk=trunk,
         w1=w1,

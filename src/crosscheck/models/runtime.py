@@ -345,6 +345,17 @@ def load_trunk(folder: Path, name: str, threads: int | None = None) -> OnnxModel
     return load_onnx_model(str(beside if beside.exists() else MODELS_DIR / name), threads)
 
 
+def read_trunk_json(folder: Path, threads: int | None = None) -> tuple[dict[str, Any], OnnxModel, int]:
+    """A small model over a trunk's hidden states, stored as ``folder/model.json`` (the technique and
+    check-worthiness gates): its data, the trunk it names (:func:`load_trunk`) and that trunk's hidden size."""
+    path = folder / "model.json"
+    if not path.exists():
+        raise ModelError("E031", path=path, hint="see training/README.md")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    trunk = load_trunk(folder, str(data["trunk"]), threads)
+    return data, trunk, int(trunk.session.get_outputs()[0].shape[-1])
+
+
 @lru_cache(maxsize=8)
 def load_onnx_model(name_or_path: str, threads: int | None = None) -> OnnxModel:
     """Load ``crosscheck/models/<name>/`` (or a folder path) once per process."""
