@@ -205,3 +205,18 @@ def test_the_analysis_version_names_the_package_and_the_shipped_models_and_data(
     assert package == crosscheck.__version__ and len(digest) == 12
     base.analysis_version.cache_clear()
     assert analysis_version() == version  # the same files, the same version
+
+
+def test_the_analysis_version_changes_with_the_fusions_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crosscheck.models import runtime
+    from crosscheck.runners import base
+
+    version = analysis_version()
+    monkeypatch.setattr(runtime, "DISABLED_OPTIMIZERS", ("BiasGeluFusion",))
+    base.analysis_version.cache_clear()
+    try:
+        assert analysis_version() != version
+    finally:
+        monkeypatch.undo()
+        base.analysis_version.cache_clear()
+    assert analysis_version() == version

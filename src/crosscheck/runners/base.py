@@ -77,8 +77,12 @@ def analysis_version() -> str:
     """The version every analysis is stored with: the package's, then a digest of the shipped models and data.
 
     A retrained model or changed rule data therefore makes every stored article due for analysis again, while the
-    same files give the same version on any machine (the digest reads the files' paths and bytes, nothing else).
+    same files give the same version on any machine (the digest reads the files' paths and bytes, nothing else). The
+    onnxruntime fusions the sessions leave out (``DISABLED_OPTIMIZERS``) are part of it too: they change the models'
+    last bits.
     """
+    from ..models.runtime import DISABLED_OPTIMIZERS
+
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for folder in _ANALYSIS_INPUTS:
@@ -86,6 +90,7 @@ def analysis_version() -> str:
             if path.is_file() and path.suffix not in {".md", ".py", ".pyc"} and "__pycache__" not in path.parts:
                 digest.update(path.relative_to(root).as_posix().encode())
                 digest.update(path.read_bytes())
+    digest.update(repr(sorted(DISABLED_OPTIMIZERS)).encode())
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
