@@ -7,7 +7,7 @@ by the head, the claim sentence encoder and the technique gate); the head costs 
 over three poolings of a sentence's trunk states (the mean over its tokens, the [CLS] token's state, the largest value
 of each dimension), trained to predict whether the head's score reaches the claims threshold. A sentence whose gate
 log-odds fall below the gate's threshold is not scored: it is not a claim. The threshold keeps every sentence of
-CheckThat! dev that the head calls check-worthy; on news the head then reads about three quarters of the candidates
+CheckThat! dev that the head calls check-worthy; on news the head then reads about four fifths of the candidates
 (the model card gives the figures).
 
 The gate computes in float64 over one sentence's states at a time, so whether a sentence is scored depends on its
