@@ -52,8 +52,8 @@ SESSION_CONFIG = {
     "session.use_env_allocators": "1",
 }
 #: Graph fusions left out: onnxruntime's BiasGelu and SkipLayerNormalization kernels cost more CPU than the ops they
-#: would replace (a Gelu after the bias ``Add``; the residual and bias ``Add``s and a LayerNormalization): 10 to 20 %
-#: of a model's time together. BiasGelu gives the same bits as the two; SkipLayerNormalization rounds otherwise, and
+#: would replace (a Gelu after the bias ``Add``; the residual and bias ``Add``s and a LayerNormalization): up to a
+#: fifth of a model's time together. BiasGelu gives the same bits as the two; SkipLayerNormalization rounds otherwise, and
 #: every figure of the shipped models is measured without it (``docs/evaluation.md``).
 DISABLED_OPTIMIZERS = ("BiasGeluFusion", "SkipLayerNormFusion")
 #: Node types that quantise a whole activation tensor with one scale at run time (every text of a batch together); a
