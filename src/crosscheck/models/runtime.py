@@ -53,8 +53,8 @@ SESSION_CONFIG = {
 }
 #: Graph fusions left out: onnxruntime's BiasGelu and SkipLayerNormalization kernels cost more CPU than the ops they
 #: would replace (a Gelu after the bias ``Add``; the residual and bias ``Add``s and a LayerNormalization): up to a
-#: fifth of a model's time together. BiasGelu gives the same bits as the two; SkipLayerNormalization rounds otherwise, and
-#: every figure of the shipped models is measured without it (``docs/evaluation.md``).
+#: fifth of a model's time together. BiasGelu gives the same bits as the two; SkipLayerNormalization rounds
+#: otherwise, and every figure of the shipped models is measured without it (``docs/evaluation.md``).
 DISABLED_OPTIMIZERS = ("BiasGeluFusion", "SkipLayerNormFusion")
 #: Node types that quantise a whole activation tensor with one scale at run time (every text of a batch together); a
 #: model file holding one is refused (E060). Row-quantised products (``training/quantize_rows.py``) quantise each
