@@ -284,12 +284,17 @@ def _emulated(x: np.ndarray, model: onnx.ModelProto, product: str, steps: float,
     return out.astype(np.float32)
 
 
+def _row_quantised_gelu_model(folder: Path) -> tuple[np.ndarray, np.ndarray, Path, onnx.ModelProto]:
+    """:func:`_gelu_model` converted to row-quantised products: W1, W2, the converted file and its graph."""
+    w1, w2, weight_only = _gelu_model(folder)
+    converted = folder / "rows.onnx"
+    quantize_rows().convert_file(weight_only, converted)
+    return w1, w2, converted, onnx.load(str(converted))
+
+
 def test_row_quantised_products_are_exact_and_do_not_depend_on_the_batch(tmp_path: Path) -> None:
-    w1, w2, weight_only = _gelu_model(tmp_path)
+    w1, w2, converted, model = _row_quantised_gelu_model(tmp_path)
     rows = quantize_rows()
-    converted = tmp_path / "rows.onnx"
-    rows.convert_file(weight_only, converted)
-    model = onnx.load(str(converted))
     products = [n for n in model.graph.node if n.op_type == "MatMulIntegerToFloat"]
     assert len(products) == 2 and "MatMul" not in {n.op_type for n in model.graph.node}
     rng = np.random.default_rng(11)
@@ -313,11 +318,8 @@ def test_row_quantised_products_are_exact_and_do_not_depend_on_the_batch(tmp_pat
 
 
 def test_row_scales_applied_by_a_mul_are_moved_into_the_products(tmp_path: Path) -> None:
-    _, _, weight_only = _gelu_model(tmp_path)
+    _, _, converted, model = _row_quantised_gelu_model(tmp_path)
     rows = quantize_rows()
-    converted = tmp_path / "rows.onnx"
-    rows.convert_file(weight_only, converted)
-    model = onnx.load(str(converted))
     # The form of the release before: each product with a_scale 1.0, then a Mul by the row scales.
     legacy = onnx.load(str(converted))
     legacy.graph.initializer.append(numpy_helper.from_array(np.float32(1.0), "rowq_one"))
