@@ -187,8 +187,9 @@ def convert_file(source: Path, target: Path | None = None) -> Path:
 
 def quantize_weights(fp32: Path, target: Path, *, rows: bool = True) -> Path:
     """Quantise an fp32 ONNX export to int8 weights (per-channel symmetric), then (``rows``, the default, what the
-    analysis models ship with) make its products row-quantised int8 ones (``training.quantize_rows``); without
-    ``rows`` the products stay fp32 (weight-only)."""
+    analysis models ship with) make its products row-quantised int8 ones (``training.quantize_rows``) and drop the
+    attention masking their unpadded batches never need (``training.unpad_graph``); without ``rows`` the products
+    stay fp32 (weight-only) and the graph is scored padded too (the stance model)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -197,8 +198,10 @@ def quantize_weights(fp32: Path, target: Path, *, rows: bool = True) -> Path:
         convert_file(dynamic, target)
     if rows:
         from training.quantize_rows import convert_file as rows_file
+        from training.unpad_graph import convert_file as unpadded_file
 
         rows_file(target)
+        unpadded_file(target)  # scored unpadded only: attention without its mask (training.unpad_graph)
     return target
 
 

@@ -107,7 +107,12 @@ def keep_head(model_path: Path, layers: int, shipped_trunk: Path) -> bool:
 def split_file(source: Path, layers: int, trunk_path: Path, head_path: Path) -> None:
     import onnx
 
-    trunk, head = split(onnx.load(str(source)), layers)
+    from training.unpad_graph import is_unpadded, unpadded
+
+    model = onnx.load(str(source))
+    trunk, head = split(model, layers)
+    if is_unpadded(model):  # the cut graphs lose the model's metadata: mark them again (nothing else changes)
+        trunk, head = unpadded(trunk), unpadded(head)
     trunk_path.parent.mkdir(parents=True, exist_ok=True)
     head_path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(trunk, str(trunk_path))

@@ -86,6 +86,11 @@ _TABLE: tuple[tuple[str, str], ...] = (
         "model {path} has {has} weights, but the poolings of its trunk's hidden states give {wanted} features; "
         "reinstall Crosscheck or fit the model again (see training/README.md)",
     ),
+    (
+        "E064",
+        "model {path} computes attention without a mask, for batches of texts of one token length, and was given a "
+        "padded batch; score it through OnnxModel.batches() or rows(), which never pad",
+    ),
     ("E090", "{path}: no claims found ({problem})"),
     ("E100", "bad parameter '{name}': {problem}"),  # a query, path or body parameter the API cannot use
     ("E101", "no {what} '{key}'{hint}"),  # a cluster, story, outlet or page that does not exist
@@ -155,6 +160,7 @@ class ModelError(CrosscheckError):
 # E061 (ModelError): a head model whose trunk ends at another layer than the one it was trained on.
 # E062 (ModelError): a model over the trunk's hidden states whose weights do not match their width.
 # E063 (ModelError): a model over pooled trunk states whose weights do not match the number of features.
+# E064 (ModelError): a padded batch given to a model whose attention ignores the mask (it reads every token).
 
 
 class InputError(CrosscheckError):

@@ -10,7 +10,8 @@ scores do not depend on the texts scored with it, and the integer products are e
 keep onnxruntime's u8s8 products from saturating on CPUs without VNNI; Softmax is computed with plain ops, whose bits
 are the same on AVX2 and AVX-512 CPUs). The stance model keeps int8 weights behind ``DequantizeLinear`` nodes and
 computes in fp32 (``training/quantize_weights.py``). :meth:`OnnxModel.batches`
-batches only texts of the same token length, so no batch is padded either, and at most
+batches only texts of the same token length, so no batch is padded either (the analysis models' attention
+therefore skips the mask: ``training/unpad_graph.py``; such a model refuses a padded batch, E064), and at most
 :data:`MAX_BATCH_TOKENS` tokens each (beyond a few texts a larger batch is no faster per token, only larger in
 memory). :meth:`OnnxModel.rows` keeps each text's outputs in a per-model LRU cache, so a sentence repeated across
 articles (syndicated copies, boilerplate) is encoded once per process; a cached row is the one the text gets alone.
@@ -67,6 +68,9 @@ MAX_BATCH_TOKENS = 1024
 CACHE_SIZE = 8192
 #: The input a head model reads: its trunk's output (``training/split_encoder.py``).
 HIDDEN_STATES = "hidden_states"
+#: Model metadata (value ``1``) marking a graph whose attention ignores the mask, for unpadded batches only
+#: (``training/unpad_graph.py``).
+UNPADDED_KEY = "crosscheck.unpadded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,12 @@ class OnnxModel:
     #: Bytes of cached outputs at most, if bounded (a trunk's rows are whole hidden-state matrices).
     cache_bytes: int | None = None
     _cached_bytes: int = field(default=0, repr=False)
+    #: The graph's attention ignores ``attention_mask`` (``training/unpad_graph.py``): every batch must be unpadded.
+    unpadded: bool = False
+
+    def __post_init__(self) -> None:
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        self.unpadded = metadata.get(UNPADDED_KEY) == "1"
 
     def clear_cache(self) -> None:
         """Drop every cached row."""
@@ -138,7 +148,8 @@ class OnnxModel:
     ) -> tuple[dict[str, np.ndarray], list[Any]]:
         """Tokenise a batch (padded to its longest) into model inputs; also returns the encodings (offsets).
 
-        Padding changes the other texts' outputs slightly; the stages score through :meth:`batches` instead.
+        Padding changes the other texts' outputs slightly; the stages score through :meth:`batches` instead. A model
+        whose attention reads every token (:attr:`unpadded`) refuses a batch that needed padding (E064).
         """
         max_length = max_length or int(self.config.get("max_length", 128))
         self.tokenizer.enable_truncation(max_length=max_length)
@@ -243,6 +254,8 @@ class OnnxModel:
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
         }
+        if self.unpadded and not feeds["attention_mask"].all():
+            raise ModelError("E064", path=self.path)
         if "token_type_ids" in self.input_names:
             feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
         return {k: v for k, v in feeds.items() if k in self.input_names}
