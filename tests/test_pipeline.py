@@ -179,3 +179,19 @@ def test_a_doc_does_not_depend_on_the_texts_parsed_with_it(example_texts: dict[s
     together = [parsed(d) for d in nlp.pipe(texts, batch_size=len(texts))]
     alone = [parsed(nlp(t)) for t in texts]
     assert together == alone
+
+
+def test_doc_text_is_the_parsed_text_joined_once() -> None:
+    from crosscheck.analyze.parse import ParseStage, load_nlp
+    from crosscheck.analyze.pipeline import DOC_TEXT_KEY, doc_text
+
+    text = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.txt"))[0].read_text("utf-8")
+    document = Document(article=Article(raw=text, origin="t", text=text))
+    ParseStage()([document])
+    assert document.doc is not None
+    assert document.doc.user_data[DOC_TEXT_KEY] is document.text
+    assert doc_text(document.doc) == document.doc.text == text
+    # A Doc made elsewhere gets its text joined on the first call and kept.
+    other = load_nlp()("Two words. And a sentence.")
+    assert DOC_TEXT_KEY not in other.user_data
+    assert doc_text(other) == "Two words. And a sentence." == other.user_data[DOC_TEXT_KEY]

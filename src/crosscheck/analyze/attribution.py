@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..article import Attribution, Span
 from ..errors import ModelError
-from .pipeline import Document, Layer, register_stage
+from .pipeline import Document, Layer, doc_text, register_stage
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -904,7 +904,7 @@ def _according_candidates(
 def candidates(doc: Doc, *, lexicon: Lexicon | None = None) -> list[Candidate]:
     """Every possible attribution in a parsed document, before the cue classifier decides."""
     lex = lexicon or load_lexicon()
-    text = doc.text
+    text = doc_text(doc)
     quotes = find_quotes(text, lex.quote_pairs)
     qidx = _quote_index(doc, quotes)
     sources = Sources(doc, lex, qidx)
@@ -988,7 +988,7 @@ def score_candidates(cands: Sequence[Candidate], model: CueModel) -> None:
 def resolve_sources(doc: Doc, kept: Sequence[Candidate], *, lexicon: Lexicon | None = None) -> list[Attribution]:
     """The kept candidates' attributions, each source with the name it stands for as ``canonical`` when found."""
     lex = lexicon or load_lexicon()
-    sources = Sources(doc, lex, _quote_index(doc, find_quotes(doc.text, lex.quote_pairs)))
+    sources = Sources(doc, lex, _quote_index(doc, find_quotes(doc_text(doc), lex.quote_pairs)))
     out = []
     for cand in kept:
         a = cand.attribution

@@ -26,7 +26,7 @@ import numpy as np
 from ..article import Attribution, Claim, Entity
 from ..models.runtime import OnnxModel, load_onnx_model
 from .claim_gate import GATE_MODEL, SentenceGate, load_gate
-from .pipeline import Document, Layer, register_stage
+from .pipeline import Document, Layer, doc_text, register_stage
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -129,7 +129,7 @@ def candidate_sentences(doc: Doc, *, min_words: int, max_heading_words: int) -> 
     table rows, lines without a verb, sponsorship and promotion).
     """
     rules = load_rules()
-    text = doc.text
+    text = doc_text(doc)
     out: list[tuple[int, int]] = []
     for sent in doc.sents:
         begin = sent.start_char

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..article import TimeExpression
-from .pipeline import Document, Layer, register_stage
+from .pipeline import Document, Layer, doc_text, register_stage
 from .quantities import parse_number
 
 if TYPE_CHECKING:
@@ -241,7 +241,7 @@ def find_dates(
 ) -> list[TimeExpression]:
     """Time expressions of one parsed text (see the module docstring for the resolution rules)."""
     t = load_tables()
-    text = doc.text
+    text = doc_text(doc)
     resolver = _Resolver(
         tables=t,
         published=parse_published(published),

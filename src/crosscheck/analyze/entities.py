@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..article import Entity
-from .pipeline import Document, Layer, register_stage
+from .pipeline import Document, Layer, doc_text, register_stage
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -71,7 +71,7 @@ class NameIndex:
 
         ``first`` says which tokens may start a name: ``upper`` (capitalised) or ``upper_or_digit``.
         """
-        text = doc.text
+        text = doc_text(doc)
         n = len(doc)
         names = self.names
         digits = first == "upper_or_digit"
@@ -197,7 +197,7 @@ def _model_canonical(code: str, lex: MilitaryLexicon) -> str:
 
 def find_entities(doc: Doc, *, gazetteer: Gazetteer, military: MilitaryLexicon) -> list[Entity]:
     """Entities of one parsed text (see the module docstring for the rules)."""
-    text = doc.text
+    text = doc_text(doc)
     labels = load_label_map()
     cands: list[_Cand] = []
 

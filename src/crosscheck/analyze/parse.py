@@ -10,7 +10,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import ModelError
-from .pipeline import Document, Layer, register_stage
+from .pipeline import DOC_TEXT_KEY, Document, Layer, register_stage
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -83,10 +83,12 @@ class ParseStage:
     def __call__(self, docs: Sequence[Document]) -> None:
         short = [d for d in docs if len(d.text) <= PIECE_CHARS]
         for document, doc in zip(short, parse_texts(self.nlp, [d.text for d in short], self.batch_size), strict=True):
+            doc.user_data[DOC_TEXT_KEY] = document.text  # what doc_text() gives: a Doc's text is its input's
             document.doc = doc
         for document in docs:
             if len(document.text) > PIECE_CHARS:
                 document.doc = parse_long(self.nlp, document.text)
+                document.doc.user_data[DOC_TEXT_KEY] = document.text
 
 
 def parse_texts(nlp: Language, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> Iterator[Doc]:

@@ -111,6 +111,20 @@ class LayerField(Generic[T]):
         obj.layers[self.name] = value
 
 
+#: Where :func:`doc_text` keeps a Doc's text (in ``Doc.user_data``).
+DOC_TEXT_KEY = "crosscheck.text"
+
+
+def doc_text(doc: Doc) -> str:
+    """``doc.text``, joined once per Doc: spaCy joins every token's text again on each access (a Token object made
+    for each), and the rule stages read the text of each Doc several times. The parse stage stores the text it parsed
+    (a Doc's text is exactly its input's)."""
+    text = doc.user_data.get(DOC_TEXT_KEY)
+    if text is None:
+        text = doc.user_data[DOC_TEXT_KEY] = doc.text
+    return str(text)
+
+
 class Document:
     """An article under analysis: the article, its parse and every layer the stages found in it.
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..article import Entity, Quantity
-from .pipeline import Document, Layer, register_stage
+from .pipeline import Document, Layer, doc_text, register_stage
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -169,7 +169,7 @@ def _noun_phrase_after(doc: Doc, i: int, head: Token | None) -> tuple[int, int] 
 def find_quantities(doc: Doc, *, entities: Sequence[Entity] = ()) -> list[Quantity]:
     """Quantities of one parsed text; ``entities`` (if known) mask numbers inside equipment and unit names."""
     tables = load_tables()
-    text = doc.text
+    text = doc_text(doc)
     masked = bytearray(len(text))
     for e in entities:
         if e.label in ("EQUIPMENT", "UNIT"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,12 +28,18 @@ FEATURE_NAMES = (
 )
 
 
+@lru_cache(maxsize=4)
+def _lowered(article: str) -> str:
+    """The article in lower case, once for all of its spans (a batch's articles at a time)."""
+    return article.lower()
+
+
 def _occurrences(article: str, span_text: str) -> list[int]:
     words = _WORD.findall(span_text.lower())
     if not words:
         return []
     pattern = r"\b" + r"\W+".join(re.escape(w) for w in words) + r"\b"
-    return [m.start() for m in re.finditer(pattern, article.lower())]
+    return [m.start() for m in re.finditer(pattern, _lowered(article))]
 
 
 def count_repeats(article: str, span_text: str) -> int:
