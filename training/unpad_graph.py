@@ -21,8 +21,9 @@ the mask (the sentence encoder's) is left as it is.
 
 The converted model is marked (metadata ``crosscheck.unpadded`` = ``1``): its attention reads every token, so a
 padded batch would give wrong outputs, and the runtime refuses one for it (E064). On the analysis models the
-conversion removes about a third of the nodes and 5 to 10 % of their CPU time; ``tests/test_unpad_graph.py`` checks
-the outputs against the masked graph.
+conversion removes about a third of the nodes and 3 to 5 % of the six-layer models' CPU time
+(``benchmarks/models.py --against``, ``docs/performance.md``); ``tests/test_unpad_graph.py`` checks the outputs of a
+masked attention graph against its conversion.
 
     python -m training.unpad_graph src/crosscheck/models/*/model.onnx     # convert in place (the stance model,
                                                                            # scored padded, is skipped)
