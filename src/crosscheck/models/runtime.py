@@ -123,11 +123,11 @@ class OnnxModel:
     cache_bytes: int | None = None
     _cached_bytes: int = field(default=0, repr=False)
     #: The graph's attention ignores ``attention_mask`` (``training/unpad_graph.py``): every batch must be unpadded.
-    unpadded: bool = False
+    #: Read from the session's model metadata (UNPADDED_KEY) once, not on every batch.
+    unpadded: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
-        metadata = self.session.get_modelmeta().custom_metadata_map
-        self.unpadded = metadata.get(UNPADDED_KEY) == "1"
+        self.unpadded = self.session.get_modelmeta().custom_metadata_map.get(UNPADDED_KEY) == "1"
 
     def clear_cache(self) -> None:
         """Drop every cached row."""
