@@ -92,3 +92,35 @@ def export_onnx_int8(
         fp32.unlink()
     shutil.copy(tokenizer_json, out_dir / "tokenizer.json")
     return int8
+
+
+def onnx_weights(path: Path) -> dict[str, Any]:
+    """The weights of an exported model as a torch state dict (fp32 tensors), read back from its ONNX file: fp32
+    initializers under their torch names, and each int8 weight product ``x @ W`` dequantised (per output channel) and
+    named after the node computing it (``/encoder/encoder/layer.3/attention/self/query/MatMul...`` ->
+    ``encoder.encoder.layer.3.attention.self.query.weight``, transposed to torch's (out, in))."""
+    import numpy as np
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    values = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    out: dict[str, Any] = {
+        name: torch.from_numpy(array.copy())
+        for name, array in values.items()
+        if array.dtype == np.float32 and not name.startswith(("/", "onnx::"))
+    }
+    for node in model.graph.node:
+        weight = next((i for i in node.input if i.endswith("_quantized") and i.startswith("onnx::MatMul")), None)
+        if weight is None:
+            continue
+        base = weight[: -len("_quantized")]
+        scale = values.get(f"{base}_scale")
+        zero = values.get(f"{base}_zero_point")
+        if scale is None:
+            continue
+        matrix = values[weight].astype(np.float32) - (zero.astype(np.float32) if zero is not None else 0.0)
+        module = node.name.lstrip("/").split("/MatMul")[0].replace("/", ".")
+        out[f"{module}.weight"] = torch.from_numpy((matrix * scale).T.copy())
+    return out

@@ -1,4 +1,4 @@
-"""Export the techniques models to ONNX with int8 weights, tune their decoding on PTC dev, print the dev figures.
+r"""Export the techniques models to ONNX with int8 weights, tune their decoding on PTC dev, print the dev figures.
 
 1. ``techniques-si`` (token tagger) and ``techniques-tc`` (span classifier) -> ONNX -> int8 weights (per channel,
    ``training.quantize_weights``) and row-quantised int8 products (``training.quantize_rows``).
@@ -12,6 +12,8 @@
     python -m training.techniques.export --si training/runs/si/best.pt --tc training/runs/tc/best.pt
     python -m training.techniques.export --si training/runs/si/best.pt --si-only    # a new tagger, same classifier
     python -m training.techniques.export --skip-export    # re-tune the shipped models on dev (no torch needed)
+    python -m training.techniques.export --si training/runs/si_trunk/best.pt --frozen-layers 3 \
+        --tc training/runs/tc_trunk/best.pt --tc-head-layers 3    # both above the shared encoder trunk
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from crosscheck.evaluate.ptc import TECHNIQUES, PtcSpan, joint_scores, si_scores
 from crosscheck.evaluate.techniques import classify_spans, label_spans, line_bounds
 from crosscheck.models.runtime import MODELS_DIR, load_onnx_model
 from training.common import export_onnx_int8, minilm_dir
-from training.split_encoder import TRUNK_LAYERS
+from training.split_encoder import HIDDEN, TRUNK_LAYERS
 from training.techniques.data import Split, load_split, tokenizer_json
 
 
@@ -105,6 +107,49 @@ def export_tc(checkpoint: Path, out: Path, prior: list[int]) -> None:
     (out / "config.json").write_text(json.dumps(config, indent=1))
 
 
+def export_tc_trunk(checkpoint: Path, out: Path, prior: list[int], head_layers: int) -> None:
+    """Export a classifier trained above the shared encoder trunk (``training.techniques.train_tc_trunk``): its
+    inputs are the trunk's hidden states of the span's context, the attention mask, the span's token mask and the
+    span features."""
+    import torch
+    from transformers import AutoModel
+
+    from training.techniques.train_tc_trunk import MAX_LEN, N_FEATS, TrunkSpanClassifier
+
+    encoder = AutoModel.from_pretrained(str(minilm_dir()), attn_implementation="eager")
+    model = TrunkSpanClassifier(encoder, head_layers)
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    states = torch.zeros((2, 16, encoder.config.hidden_size))
+    axes = {0: "batch", 1: "seq"}
+    export_onnx_int8(
+        model,
+        out,
+        input_names=[HIDDEN, "attention_mask", "span_mask", "features"],
+        output_names=["logits"],
+        example_inputs=(states, torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16)), torch.zeros((2, N_FEATS))),
+        dynamic_axes={
+            HIDDEN: axes,
+            "attention_mask": axes,
+            "span_mask": axes,
+            "features": {0: "batch"},
+            "logits": {0: "batch"},
+        },
+        tokenizer_json=tokenizer_json(),
+    )
+    (out / "tokenizer.json").unlink()  # the trunk's tokenizer is the classifier's
+    config = {
+        "max_length": MAX_LEN,
+        "pad_id": 0,
+        "labels": list(TECHNIQUES),
+        "features": list(FEATURE_NAMES),
+        "prior": prior,
+        "trunk": "encoder-trunk",
+        "trunk_layers": TRUNK_LAYERS,
+        "head_layers": head_layers,
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=1))
+
+
 def update_config(folder: Path, **values: object) -> None:
     config = json.loads((folder / "config.json").read_text())
     config.update(values)
@@ -119,11 +164,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
     parser.add_argument("--skip-export", action="store_true", help="Only re-tune and re-score the exported models.")
     parser.add_argument("--si-only", action="store_true", help="Export the tagger only (the classifier as shipped).")
+    parser.add_argument("--tc-only", action="store_true", help="Export the classifier only (the tagger as shipped).")
     parser.add_argument(
         "--frozen-layers",
         type=int,
         default=0,
         help=f"encoder layers the tagger kept frozen ({TRUNK_LAYERS}: ship its head above the shared trunk; 0: none)",
+    )
+    parser.add_argument(
+        "--tc-head-layers",
+        type=int,
+        default=0,
+        help="the classifier (--tc) was trained above the shared trunk with this many layers of its own "
+        "(training.techniques.train_tc_trunk); 0: a classifier of its own encoder (training.techniques.train_tc)",
     )
     args = parser.parse_args()
     si_dir, tc_dir = args.out / "techniques-si", args.out / "techniques-tc"
@@ -133,8 +186,11 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(2)
-        export_si(args.si, si_dir, trunk_layers=args.frozen_layers)
-        if not args.si_only:
+        if not args.tc_only:
+            export_si(args.si, si_dir, trunk_layers=args.frozen_layers)
+        if args.tc_head_layers:
+            export_tc_trunk(args.tc, tc_dir, [counts[t] for t in TECHNIQUES], args.tc_head_layers)
+        elif not args.si_only:
             export_tc(args.tc, tc_dir, [counts[t] for t in TECHNIQUES])
     # The classifier is re-tuned from the token limit it was trained with (the tagger's); a re-tune also starts its
     # decoding search from the decoding shipped so far.
@@ -142,6 +198,7 @@ def main() -> None:
     max_len = int(si_config["max_length"])
     previous = dict(si_config.get("decode") or {})
     update_config(si_dir, decode={})
+    above_trunk = bool(json.loads((tc_dir / "config.json").read_text()).get("trunk"))
     update_config(tc_dir, stacker=None, max_length=max_len)
     model = TechniqueModel(si_model=str(si_dir), tc_model=str(tc_dir))
 
@@ -231,7 +288,8 @@ def main() -> None:
     # TC context length at run time: the shortest of the best (the span comes first, the sentence is cut).
     model = TechniqueModel(si_model=str(si_dir), tc_model=str(tc_dir))
     by_length = {}
-    for max_length in (128, 96, 64, 48, 32):
+    # Above the trunk the classifier reads its context's states at the tagger's token limit (cached by then).
+    for max_length in (max_len,) if above_trunk else (128, 96, 64, 48, 32):
         model.tc.config["max_length"] = max_length
         by_length[max_length] = tc_micro_f1(classify_spans(model, dev.articles, dev.spans), dev.spans)
         print(f"TC max_length {max_length}: dev micro-F1 {by_length[max_length]:.4f}")

@@ -14,6 +14,7 @@ import argparse
 import json
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -92,14 +93,16 @@ def collate(group: list[dict]) -> tuple[torch.Tensor, ...]:
 
 
 @torch.no_grad()
-def predict_logits(model: SpanClassifier, examples: list[dict]) -> np.ndarray:
+def predict_logits(
+    model: nn.Module, examples: list[dict], collate_fn: Callable[[list[dict]], tuple[torch.Tensor, ...]] = collate
+) -> np.ndarray:
+    """Each example's logits; ``collate_fn`` makes a batch's model inputs, then its labels (not read)."""
     model.eval()
     out = np.zeros((len(examples), len(TECHNIQUES)), dtype=np.float32)
     index = {id(e): i for i, e in enumerate(examples)}
     for group in batches(examples, 64, shuffle=False, rng=random.Random(0)):
-        ids, mask, types, feats, _ = collate(group)
-        logits = model(ids, mask, types, feats).numpy()
-        for row, e in zip(logits, group, strict=True):
+        *inputs, _ = collate_fn(group)
+        for row, e in zip(model(*inputs).numpy(), group, strict=True):
             out[index[id(e)]] = row
     return out
 

@@ -12,7 +12,9 @@ gate:
 2. ``techniques-tc`` classifies each span from ``[span] [SEP] [sentence]`` plus cheap span features
    (:mod:`.technique_features`: repetition in the article and whether this is a later mention, length, quotes,
    punctuation); a logistic regression over its log-probabilities and the same features gives the final
-   probabilities.
+   probabilities. A classifier trained above the shared encoder trunk instead (``training/techniques/
+   train_tc_trunk.py``; its ``config.json`` names the trunk) reads the trunk's hidden states of the span's sentence
+   piece, the span's word pieces marked (:func:`span_token_mask`).
 
 Each span becomes a :class:`~crosscheck.article.Technique` with the technique's definition as its explanation and
 the words with the highest in-span probability as its triggers. The article's profile (techniques per 1,000 words,
@@ -34,7 +36,7 @@ import numpy as np
 
 from ..article import Technique
 from ..errors import PipelineError
-from ..models.runtime import OnnxModel, load_onnx_model
+from ..models.runtime import HIDDEN_STATES, MAX_BATCH_TOKENS, OnnxModel, load_onnx_model, same_length_batches
 from .pipeline import Document, Layer, register_stage
 from .technique_decode import DecodedSpan, DecodeOptions, decode_words, group_words
 from .technique_features import span_features
@@ -185,20 +187,51 @@ class TechniqueModel:
 
     def classify(self, items: Sequence[tuple[str, int, int, int, int]]) -> np.ndarray:
         """Technique probabilities for (article text, start, end, context start, context end) items."""
+        if self.tc.trunk is not None:
+            return self._classify_above_trunk(items)
         out = np.zeros((len(items), len(self.labels)), dtype=np.float32)
         spans = [text[start:end] for text, start, end, _, _ in items]
         contexts = [text[start:end] for text, _, _, start, end in items]
         for chunk, feeds, _ in self.tc.batches(spans, contexts, batch_size=self.batch_size):
             features = np.stack([span_features(*items[k]) for k in chunk])
             feeds["features"] = features
-            logits = _log_softmax(self.tc.run(feeds)[0])
-            if self.stack_coef is not None and self.stack_intercept is not None:
-                # Products summed along each row: a BLAS matrix product adds in another order for one row than for
-                # several, and a span's probabilities must not depend on the spans classified with it.
-                inputs = np.hstack([logits, features])
-                logits = (inputs[:, None, :] * self.stack_coef[None, :, :]).sum(axis=2) + self.stack_intercept
-            out[chunk] = np.exp(_log_softmax(logits))
+            out[chunk] = self._probabilities(self.tc.run(feeds)[0], features)
         return out
+
+    def _classify_above_trunk(self, items: Sequence[tuple[str, int, int, int, int]]) -> np.ndarray:
+        """A classifier above the encoder trunk reads the trunk's hidden states of each span's context (the sentence
+        piece the span was decoded from, which the gate and the tagger have just read: its states come from the
+        trunk's cache) with the span's word pieces marked; spans whose contexts have one token length are batched."""
+        assert self.tc.trunk is not None
+        out = np.zeros((len(items), len(self.labels)), dtype=np.float32)
+        contexts = [text[start:end] for text, _, _, start, end in items]
+        max_length = int(self.tc.config.get("max_length", 128))
+        states = self.tc.trunk.rows(contexts, batch_size=self.batch_size, max_length=max_length)
+        lengths = [len(encoded.ids) for _, encoded in states]
+        for chunk in same_length_batches(lengths, self.batch_size, MAX_BATCH_TOKENS):
+            features = np.stack([span_features(*items[k]) for k in chunk])
+            masks = [
+                span_token_mask(states[k][1].offsets, items[k][1] - items[k][3], items[k][2] - items[k][3])
+                for k in chunk
+            ]
+            feeds = {
+                HIDDEN_STATES: np.stack([states[k][0][0] for k in chunk]),
+                "attention_mask": np.ones((len(chunk), lengths[chunk[0]]), dtype=np.int64),
+                "span_mask": np.stack(masks),
+                "features": features,
+            }
+            out[chunk] = self._probabilities(self.tc.run(feeds)[0], features)
+        return out
+
+    def _probabilities(self, logits: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """The classifier's logits through the stacker (if shipped) to technique probabilities."""
+        logits = _log_softmax(logits)
+        if self.stack_coef is not None and self.stack_intercept is not None:
+            # Products summed along each row: a BLAS matrix product adds in another order for one row than for
+            # several, and a span's probabilities must not depend on the spans classified with it.
+            inputs = np.hstack([logits, features])
+            logits = (inputs[:, None, :] * self.stack_coef[None, :, :]).sum(axis=2) + self.stack_intercept
+        return np.exp(_log_softmax(logits))
 
     # --- both ------------------------------------------------------------------------------------------------------
 
@@ -250,6 +283,16 @@ def boost_lexicon_words(
     if not matches:
         return words
     return [(a, b, max(p, floor)) if any(s < b and a < e for s, e in matches) else (a, b, p) for a, b, p in words]
+
+
+def span_token_mask(offsets: Any, start: int, end: int) -> np.ndarray:
+    """1.0 for each word piece of a context that overlaps the span [start, end) (character offsets relative to the
+    context; special tokens have empty offsets), else 0.0; every word piece when none does (a span past the end of a
+    truncated context)."""
+    bounds = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    content = bounds[:, 1] > bounds[:, 0]
+    inside = content & (bounds[:, 0] < end) & (start < bounds[:, 1])
+    return (inside if inside.any() else content).astype(np.float32)
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
