@@ -97,12 +97,18 @@ def export_tc(checkpoint: Path, out: Path, prior: list[int]) -> None:
         },
         tokenizer_json=tokenizer_json(),
     )
+    write_tc_config(out, MAX_LEN, prior)
+
+
+def write_tc_config(out: Path, max_length: int, prior: list[int], **more: object) -> None:
+    """A classifier's ``config.json``: token limit, labels, feature names, train counts (and ``more``)."""
     config = {
-        "max_length": MAX_LEN,
+        "max_length": max_length,
         "pad_id": 0,
         "labels": list(TECHNIQUES),
         "features": list(FEATURE_NAMES),
         "prior": prior,
+        **more,
     }
     (out / "config.json").write_text(json.dumps(config, indent=1))
 
@@ -137,17 +143,7 @@ def export_tc_trunk(checkpoint: Path, out: Path, prior: list[int], head_layers: 
         tokenizer_json=tokenizer_json(),
     )
     (out / "tokenizer.json").unlink()  # the trunk's tokenizer is the classifier's
-    config = {
-        "max_length": MAX_LEN,
-        "pad_id": 0,
-        "labels": list(TECHNIQUES),
-        "features": list(FEATURE_NAMES),
-        "prior": prior,
-        "trunk": "encoder-trunk",
-        "trunk_layers": TRUNK_LAYERS,
-        "head_layers": head_layers,
-    }
-    (out / "config.json").write_text(json.dumps(config, indent=1))
+    write_tc_config(out, MAX_LEN, prior, trunk="encoder-trunk", trunk_layers=TRUNK_LAYERS, head_layers=head_layers)
 
 
 def update_config(folder: Path, **values: object) -> None:

@@ -22,7 +22,6 @@ import json
 import random
 import re
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -139,23 +138,19 @@ def extra_examples(n_articles: int, tok: Tokenizer) -> list[dict]:
 
 def add_teacher(examples: list[dict], teacher: Path, threads: int) -> None:
     """Each example's ``soft`` targets: the teacher tagger's (an ONNX export) probabilities, the texts unpadded."""
-    from crosscheck.models.runtime import inference_session, session_options
+    from crosscheck.models.runtime import MAX_BATCH_TOKENS, inference_session, same_length_batches, session_options
 
     session = inference_session(str(teacher), session_options(threads))
     names = {i.name for i in session.get_inputs()}
-    by_length: dict[int, list[dict]] = defaultdict(list)
-    for e in examples:
-        by_length[len(e["ids"])].append(e)
-    for group_all in by_length.values():
-        for k in range(0, len(group_all), 64):
-            group = group_all[k : k + 64]
-            ids = np.array([e["ids"] for e in group], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-            logits = session.run(None, {n: v for n, v in feeds.items() if n in names})[0]
-            probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-            for e, p in zip(group, probs, strict=True):
-                content = np.array([b > a for a, b in e["offsets"]])
-                e["soft"] = np.where(content[:, None], p, -1.0).astype(np.float16)
+    for indices in same_length_batches([len(e["ids"]) for e in examples], 64, MAX_BATCH_TOKENS):
+        group = [examples[k] for k in indices]
+        ids = np.array([e["ids"] for e in group], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        logits = session.run(None, {n: v for n, v in feeds.items() if n in names})[0]
+        probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        for e, p in zip(group, probs, strict=True):
+            content = np.array([b > a for a, b in e["offsets"]])
+            e["soft"] = np.where(content[:, None], p, -1.0).astype(np.float16)
 
 
 @torch.no_grad()

@@ -112,6 +112,55 @@ def assign_labels(spans: list[PtcSpan], logits: np.ndarray) -> list[PtcSpan]:
     return label_spans(spans, logits, TECHNIQUES)
 
 
+def fit(
+    model: nn.Module,
+    train_ex: list[dict],
+    dev: Split,
+    dev_ex: list[dict],
+    collate_fn: Callable[[list[dict]], tuple[torch.Tensor, ...]],
+    args: argparse.Namespace,
+    rng: random.Random,
+) -> list[dict]:
+    """Train every parameter of ``model`` (AdamW, linear decay with 6 % warm-up, cross-entropy with label smoothing;
+    ``args``: epochs, lr, batch, smoothing, out); after each epoch the dev TC micro-F1 is printed, and the best
+    epoch's weights and dev logits go to ``args.out``. Returns each epoch's dev figure."""
+    trained = list(model.parameters())
+    optim = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0.01)
+    steps = args.epochs * len(batches(train_ex, args.batch, shuffle=False, rng=rng))
+    sched = get_linear_schedule_with_warmup(optim, int(0.06 * steps), steps)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.smoothing)
+    history = []
+    best_f1 = -1.0
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        t0 = time.time()
+        total = 0.0
+        groups = batches(train_ex, args.batch, shuffle=True, rng=rng)
+        for step, group in enumerate(groups, 1):
+            *inputs, labels = collate_fn(group)
+            loss = loss_fn(model(*inputs), labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
+            optim.step()
+            sched.step()
+            optim.zero_grad()
+            total += float(loss.detach())
+            if step % 100 == 0:
+                print(
+                    f"epoch {epoch} step {step}/{len(groups)} loss {total / step:.4f} {time.time() - t0:.0f}s",
+                    flush=True,
+                )
+        logits = predict_logits(model, dev_ex, collate_fn)
+        f1 = tc_micro_f1(assign_labels(dev.spans, logits), dev.spans)
+        history.append({"epoch": epoch, "dev_tc_micro_f1": round(f1, 4)})
+        print(f"epoch {epoch} done in {time.time() - t0:.0f}s: dev TC micro-F1 {f1:.4f}", flush=True)
+        if f1 > best_f1:
+            best_f1 = f1
+            torch.save(model.state_dict(), args.out / "best.pt")
+            np.save(args.out / "dev_logits.npy", logits)
+    return history
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=2)
@@ -133,39 +182,7 @@ def main() -> None:
     print(f"train spans {len(train_ex)}, dev spans {len(dev_ex)}", flush=True)
 
     model = SpanClassifier(AutoModel.from_pretrained(str(minilm_dir())))
-    optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    steps = args.epochs * len(batches(train_ex, args.batch, shuffle=False, rng=rng))
-    sched = get_linear_schedule_with_warmup(optim, int(0.06 * steps), steps)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.smoothing)
-    history = []
-    best_f1 = -1.0
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        t0 = time.time()
-        total = 0.0
-        groups = batches(train_ex, args.batch, shuffle=True, rng=rng)
-        for step, group in enumerate(groups, 1):
-            ids, mask, types, feats, labels = collate(group)
-            loss = loss_fn(model(ids, mask, types, feats), labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optim.step()
-            sched.step()
-            optim.zero_grad()
-            total += float(loss.detach())
-            if step % 100 == 0:
-                print(
-                    f"epoch {epoch} step {step}/{len(groups)} loss {total / step:.4f} {time.time() - t0:.0f}s",
-                    flush=True,
-                )
-        logits = predict_logits(model, dev_ex)
-        f1 = tc_micro_f1(assign_labels(dev.spans, logits), dev.spans)
-        history.append({"epoch": epoch, "dev_tc_micro_f1": round(f1, 4)})
-        print(f"epoch {epoch} done in {time.time() - t0:.0f}s: dev TC micro-F1 {f1:.4f}", flush=True)
-        if f1 > best_f1:
-            best_f1 = f1
-            torch.save(model.state_dict(), args.out / "best.pt")
-            np.save(args.out / "dev_logits.npy", logits)
+    history = fit(model, train_ex, dev, dev_ex, collate, args, rng)
     (args.out / "history.json").write_text(json.dumps(history, indent=1))
     print(json.dumps(history), flush=True)
 

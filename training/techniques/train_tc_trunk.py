@@ -27,16 +27,15 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 from torch import nn
-from transformers import AutoModel, get_linear_schedule_with_warmup
+from transformers import AutoModel
 
 from crosscheck.analyze.technique_features import FEATURE_NAMES, context_bounds, span_features
 from crosscheck.analyze.techniques import span_token_mask
-from crosscheck.evaluate.ptc import TECHNIQUES, PtcSpan, tc_micro_f1
-from crosscheck.evaluate.techniques import label_spans
+from crosscheck.evaluate.ptc import TECHNIQUES, PtcSpan
 from training.common import minilm_dir, start_run
 from training.split_encoder import TRUNK_LAYERS
-from training.techniques.data import Split, batches, load_split, technique_index, tokenizer_json
-from training.techniques.train_tc import predict_logits
+from training.techniques.data import Split, load_split, technique_index, tokenizer_json
+from training.techniques.train_tc import fit
 
 MAX_LEN = 128
 N_FEATS = len(FEATURE_NAMES)
@@ -148,38 +147,7 @@ def main() -> None:
 
     model = TrunkSpanClassifier(encoder, args.head_layers)
     del encoder
-    trained = list(model.parameters())
-    optim = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0.01)
-    steps = args.epochs * len(batches(train_ex, args.batch, shuffle=False, rng=rng))
-    sched = get_linear_schedule_with_warmup(optim, int(0.06 * steps), steps)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.smoothing)
-    history = []
-    best_f1 = -1.0
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        t0 = time.time()
-        total = 0.0
-        groups = batches(train_ex, args.batch, shuffle=True, rng=rng)
-        for group in groups:
-            states, mask, span, feats, labels = collate(group)
-            loss = loss_fn(model(states, mask, span, feats), labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trained, 1.0)
-            optim.step()
-            sched.step()
-            optim.zero_grad()
-            total += float(loss.detach())
-        logits = predict_logits(model, dev_ex, collate)
-        f1 = tc_micro_f1(label_spans(dev.spans, logits, TECHNIQUES), dev.spans)
-        history.append({"epoch": epoch, "dev_tc_micro_f1": round(f1, 4)})
-        print(
-            f"epoch {epoch} done in {time.time() - t0:.0f}s: loss {total / len(groups):.4f}, dev TC micro-F1 {f1:.4f}",
-            flush=True,
-        )
-        if f1 > best_f1:
-            best_f1 = f1
-            torch.save(model.state_dict(), args.out / "best.pt")
-            np.save(args.out / "dev_logits.npy", logits)
+    history = fit(model, train_ex, dev, dev_ex, collate, args, rng)
     (args.out / "history.json").write_text(json.dumps({"head_layers": args.head_layers, "epochs": history}, indent=1))
     print(json.dumps(history), flush=True)
 
