@@ -1,0 +1,82 @@
+"""The parse stage's array form of spaCy's attribute ruler and lemmatizer gives every token what spaCy's own give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from crosscheck.analyze import attributes
+from crosscheck.analyze.parse import load_nlp, load_stock_nlp, parse_texts
+
+#: Every kind of pattern of the shipped ruler: contractions and the ruler's two-token patterns, pronouns by case,
+#: "there is", "that" as determiner and pronoun, auxiliaries, subordinators, whitespace tokens, a stray "_SP".
+EDGE_CASES = [
+    "I ain't gonna say it, y'all. Let's go, c'mon on, we gotta leave. Ya all know 'em.",
+    "There is a tank. There're two. It's him, not me: she said that he'd've gone, and they'd seen us.",
+    "Ol' somethin' nothin' doin' goin' 'nuff. Can't, won't, shan't, wo n't. He gets it; she got it.",
+    "That is what that officer said, because those who had been there did so while these were being shelled.",
+    "Two  spaces,\n\nnew paragraphs,\t\ttabs \u00a0 and\n \n trailing lines.   \n",
+    "Himself, herself, themselves, ourselves: mine, yours, theirs, hers, ours, its own. Anyone? Nobody. Everything!",
+    "   ",
+    "",
+]
+
+
+def token_attributes(doc: object) -> list[tuple[object, ...]]:
+    return [
+        (t.text, t.pos_, t.tag_, t.dep_, str(t.morph), t.lemma_, t.head.i, t.ent_type_, t.ent_iob_, t.is_sent_start)
+        for t in doc  # type: ignore[attr-defined]
+    ]
+
+
+@pytest.fixture(scope="module")
+def stock() -> object:
+    return load_stock_nlp()
+
+
+def test_the_parse_pipeline_uses_the_array_attributes() -> None:
+    names = load_nlp().pipe_names
+    assert attributes.NAME in names and attributes.RULER not in names and attributes.LEMMATIZER not in names
+
+
+def test_examples_get_the_attributes_of_spacys_components(stock: object, example_texts: dict[str, str]) -> None:
+    texts = list(example_texts.values())
+    ours = list(parse_texts(load_nlp(), texts))
+    for text, doc in zip(texts, ours, strict=True):
+        assert len(doc) > 400
+        assert token_attributes(doc) == token_attributes(stock(text))  # type: ignore[operator]
+
+
+def test_edge_cases_get_the_attributes_of_spacys_components(stock: object) -> None:
+    for text in EDGE_CASES:
+        assert token_attributes(load_nlp()(text)) == token_attributes(stock(text)), text  # type: ignore[operator]
+
+
+def test_multi_token_rules_fire() -> None:
+    """The two-token rules set what they should (so the comparison above covers them)."""
+    doc = load_nlp()("I ain't gonna go. Let's see. There is time.")
+    lemmas = {t.text: t.lemma_ for t in doc}
+    assert lemmas["ai"] == "be" and lemmas["gon"] == "go" and lemmas["na"] == "to"
+    assert [t.lemma_ for t in doc if t.text == "'s"] == ["us"]
+    assert [t.pos_ for t in doc if t.text == "is"] == ["VERB"]
+
+
+def test_a_ruler_of_another_kind_keeps_spacys_components(stock: object) -> None:
+    nlp = load_stock_nlp()
+    ruler: Any = nlp.get_pipe(attributes.RULER)
+    ruler.add([[{"LOWER": "tank", "OP": "+"}]], {"POS": "NOUN"})
+    assert attributes.from_pipeline(nlp) is None
+    assert attributes.install(nlp) is False
+    assert attributes.RULER in nlp.pipe_names and attributes.LEMMATIZER in nlp.pipe_names
+
+
+def test_a_lemma_is_the_same_whichever_document_comes_first(stock: object) -> None:
+    """The lemmas remembered for the process are keyed on word, part of speech and morphology, so a word's lemma
+    does not depend on the documents lemmatised before it."""
+    a, b = "He saw the saw.", "They saw it. Saw the wood!"
+    first = [token_attributes(load_nlp()(t)) for t in (a, b)]
+    fresh = load_stock_nlp()
+    attributes.install(fresh)
+    second = [token_attributes(fresh(t)) for t in (b, a)][::-1]
+    assert first == second == [token_attributes(stock(t)) for t in (a, b)]  # type: ignore[operator]
