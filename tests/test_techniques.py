@@ -169,6 +169,26 @@ def test_count_repeats_whole_words_case_insensitive() -> None:
     assert count_repeats(article, "great") == 2
 
 
+def test_repeats_are_whole_word_sequences_that_do_not_overlap(example_texts: dict[str, str]) -> None:
+    """The repeat count is the number of non-overlapping matches of the span's words as one whole-word pattern,
+    the definition the classifier's stacker was fitted with (checked against that regex on every span of up to
+    four words of an example)."""
+    import re
+
+    def by_regex(article: str, span: str) -> int:
+        words = re.findall(r"\w+", span.lower())
+        pattern = r"\b" + r"\W+".join(re.escape(w) for w in words) + r"\b"
+        return max(1, len(re.findall(pattern, article.lower())))
+
+    assert count_repeats("the the the. The THE", "the the") == 2
+    article = example_texts["kherson-liberated.txt"][:6000]
+    words = list(re.finditer(r"\w+", article))
+    for n in (1, 2, 4):
+        for i in range(0, len(words) - n, 7):
+            span = article[words[i].start() : words[i + n - 1].end()]
+            assert count_repeats(article, span) == by_regex(article, span), span
+
+
 def test_span_features_tell_first_from_later_mentions() -> None:
     article = '"Build the wall" they chanted. Then again: build the wall!'
     first = dict(zip(FEATURE_NAMES, span_features(article, 0, 16, 0, 30), strict=True))

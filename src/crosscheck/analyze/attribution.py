@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..article import Attribution, Span
 from ..errors import ModelError
-from .pipeline import Document, Layer, doc_text, register_stage
+from .pipeline import Document, Layer, doc_text, register_stage, token_bounds
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -485,13 +485,14 @@ def _in_subject(tok: Token) -> bool:
 
 def _quote_index(doc: Doc, quotes: Sequence[tuple[int, int]]) -> list[int]:
     """For each token, the index of the quotation it lies in (marks included), or -1."""
-    out = [-1] * len(doc)
+    starts, _, _ = token_bounds(doc)
+    out = [-1] * len(starts)
     qi = 0
-    for tok in doc:
-        while qi < len(quotes) and quotes[qi][1] <= tok.idx:
+    for i, idx in enumerate(starts):
+        while qi < len(quotes) and quotes[qi][1] <= idx:
             qi += 1
-        if qi < len(quotes) and quotes[qi][0] <= tok.idx < quotes[qi][1]:
-            out[tok.i] = qi
+        if qi < len(quotes) and quotes[qi][0] <= idx < quotes[qi][1]:
+            out[i] = qi
     return out
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..article import Entity
-from .pipeline import Document, Layer, doc_text, register_stage
+from .pipeline import Document, Layer, doc_text, register_stage, token_bounds
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -72,21 +72,21 @@ class NameIndex:
         ``first`` says which tokens may start a name: ``upper`` (capitalised) or ``upper_or_digit``.
         """
         text = doc_text(doc)
-        n = len(doc)
+        starts, ends, spaces = token_bounds(doc)
+        n = len(starts)
         names = self.names
         digits = first == "upper_or_digit"
+        width = self.max_tokens
         for i in range(n):
-            tok = doc[i]
-            c = tok.text[:1]
+            start = starts[i]
+            c = text[start : start + 1]
             if not (c.isupper() or (digits and c.isdigit())):
                 continue
-            start = tok.idx
             best = -1
-            for j in range(i, min(n, i + self.max_tokens)):
-                tj = doc[j]
-                if tj.is_space:
+            for j in range(i, min(n, i + width)):
+                if spaces[j]:
                     break
-                if text[start : tj.idx + len(tj.text)] in names:
+                if text[start : ends[j]] in names:
                     best = j
             if best >= 0:
                 yield i, best + 1

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
+import numpy as np
+
 from ..article import (
     Article,
     Attribution,
@@ -123,6 +125,24 @@ def doc_text(doc: Doc) -> str:
     if text is None:
         text = doc.user_data[DOC_TEXT_KEY] = doc.text
     return str(text)
+
+
+#: Where :func:`token_bounds` keeps a Doc's token offsets (in ``doc.user_data``).
+TOKEN_BOUNDS_KEY = "crosscheck.token_bounds"
+
+
+def token_bounds(doc: Doc) -> tuple[list[int], list[int], list[bool]]:
+    """Each token's start and end offsets in the Doc's text and whether it is whitespace, read from the Doc's arrays
+    once per Doc (a ``Token`` object per token and access otherwise)."""
+    cached = doc.user_data.get(TOKEN_BOUNDS_KEY)
+    if cached is None:
+        from spacy.attrs import IDX, IS_SPACE, LENGTH
+
+        table = doc.to_array([IDX, LENGTH, IS_SPACE]).reshape(-1, 3).astype(np.int64)
+        starts = table[:, 0].tolist()
+        ends = (table[:, 0] + table[:, 1]).tolist()
+        cached = doc.user_data[TOKEN_BOUNDS_KEY] = (starts, ends, (table[:, 2] != 0).tolist())
+    return cached
 
 
 class Document:

@@ -29,17 +29,34 @@ FEATURE_NAMES = (
 
 
 @lru_cache(maxsize=4)
-def _lowered(article: str) -> str:
-    """The article in lower case, once for all of its spans (a batch's articles at a time)."""
-    return article.lower()
+def _words(article: str) -> tuple[list[int], list[str], dict[str, list[int]]]:
+    """The article's words in lower case (runs of word characters), once for all of its spans (a batch's articles
+    at a time): where each starts, the words, and each word's indices in that list."""
+    starts: list[int] = []
+    words: list[str] = []
+    where: dict[str, list[int]] = {}
+    for m in _WORD.finditer(article.lower()):
+        where.setdefault(m.group(), []).append(len(words))
+        starts.append(m.start())
+        words.append(m.group())
+    return starts, words, where
 
 
 def _occurrences(article: str, span_text: str) -> list[int]:
-    words = _WORD.findall(span_text.lower())
-    if not words:
+    """Where the span's words occur in the article in that order, separated by anything but word characters, as
+    whole words (case-insensitive; matches do not overlap): offsets into the lower-cased article."""
+    wanted = _WORD.findall(span_text.lower())
+    if not wanted:
         return []
-    pattern = r"\b" + r"\W+".join(re.escape(w) for w in words) + r"\b"
-    return [m.start() for m in re.finditer(pattern, _lowered(article))]
+    starts, words, where = _words(article)
+    k = len(wanted)
+    found: list[int] = []
+    after = 0
+    for i in where.get(wanted[0], []):
+        if i >= after and words[i : i + k] == wanted:
+            found.append(starts[i])
+            after = i + k
+    return found
 
 
 def count_repeats(article: str, span_text: str) -> int:
