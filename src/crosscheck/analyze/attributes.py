@@ -47,6 +47,9 @@ class Rule:
     tokens: list[Test]
     index: int
     attrs: dict[str, int]
+    #: The tag a one-token rule requires (its hash), if it tests the tag for equality: rows of other tags are
+    #: skipped without evaluating the rule.
+    tag: int | None = None
 
     def targets(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         """A boolean mask of the tokens this rule sets."""
@@ -80,10 +83,11 @@ class ArrayAttributes:
     def _settle(self, rows: np.ndarray) -> None:
         """What the one-token rules set on tokens of each of ``rows`` (their tested values), in ``settled``."""
         columns = {name: rows[:, i] for i, name in enumerate(TESTED)}
+        tags = set(rows[:, 0].tolist())
         order = np.zeros((len(rows), len(SET)), dtype=np.uint64)  # the last rule setting each attribute, plus one
         value = np.zeros((len(rows), len(SET)), dtype=np.uint64)
         for k, rule in enumerate(self.rules):
-            if len(rule.tokens) != 1:
+            if len(rule.tokens) != 1 or (rule.tag is not None and rule.tag not in tags):
                 continue
             mask = rule.tokens[0](columns)
             for name, setting in rule.attrs.items():
@@ -235,9 +239,13 @@ def from_pipeline(nlp: Language) -> ArrayAttributes | None:
             tokens = [_token_test(nlp.vocab, t) for t in pattern]
             if any(t is None for t in tokens):
                 return None
+            tag = pattern[0].get("TAG") if len(pattern) == 1 else None
             rules.append(
                 Rule(
-                    [t for t in tokens if t is not None], ruler.indices[k], {names[a]: int(v) for a, v in attrs.items()}
+                    [t for t in tokens if t is not None],
+                    ruler.indices[k],
+                    {names[a]: int(v) for a, v in attrs.items()},
+                    nlp.vocab.strings.add(tag) if isinstance(tag, str) and tag else None,
                 )
             )
     return ArrayAttributes(rules, lemmatizer)
