@@ -28,10 +28,11 @@ FEATURE_NAMES = (
 )
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=64)
 def _words(article: str) -> tuple[list[int], list[str], dict[str, list[int]]]:
-    """The article's words in lower case (runs of word characters), once for all of its spans (a batch's articles
-    at a time): where each starts, the words, and each word's indices in that list."""
+    """The article's words in lower case (runs of word characters), once for all of its spans: where each starts,
+    the words, and each word's indices in that list. A batch's spans come in no order of article, so the cache holds
+    more articles than a batch has (the pipeline's batches have 16)."""
     starts: list[int] = []
     words: list[str] = []
     where: dict[str, list[int]] = {}
