@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,6 +209,13 @@ def main(argv: list[str] | None = None) -> None:
         default="spacy,parse,stages,analyze-1,analyze-2",
         help="comma-separated subset of the configurations",
     )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every configuration this many times, in turn, and give the median of each figure and ratio (each "
+        "ratio against its own round's spaCy run): on a shared machine one round's ratios can move by 10 %%",
+    )
     ap.add_argument("--out", default=None, help="also write the figures as JSON here")
     args = ap.parse_args(argv)
 
@@ -233,25 +241,32 @@ def main(argv: list[str] | None = None) -> None:
             f"machine: {os.cpu_count()} cores ({cpu_model}), python {sys.version.split()[0]}, "
             f"load average at start {os.getloadavg()[0]:.2f}"
         )
-        results: dict[str, dict[str, Any]] = {}
-        for config in args.configs.split(","):
-            if config == "spacy":
-                r = measure("spacy", texts)
-            elif config == "parse":
-                r = measure("spacy", texts, False)
-            elif config == "stages":
-                r = measure("stages", texts, stages)
-            else:
-                workers = int(config.rsplit("-", 1)[1])
-                db = work / f"{config}.db"
-                shutil.copy(base, db)
-                r = measure("command", str(db), stages, workers)
-            r["load_average"] = os.getloadavg()[0]
-            results[config] = r
-            if "error" in r:
-                print(f"{config:10s} failed: {r['error']}")
-                continue
-            report(config, r, results, len(texts), words)
+        rounds: list[dict[str, dict[str, Any]]] = []
+        for k in range(args.rounds):
+            if args.rounds > 1:
+                print(f"round {k + 1} of {args.rounds}")
+            results: dict[str, dict[str, Any]] = {}
+            for config in args.configs.split(","):
+                if config == "spacy":
+                    r = measure("spacy", texts)
+                elif config == "parse":
+                    r = measure("spacy", texts, False)
+                elif config == "stages":
+                    r = measure("stages", texts, stages)
+                else:
+                    workers = int(config.rsplit("-", 1)[1])
+                    db = work / f"{config}.db"
+                    shutil.copy(base, db)
+                    r = measure("command", str(db), stages, workers)
+                r["load_average"] = os.getloadavg()[0]
+                results[config] = r
+                if "error" in r:
+                    print(f"{config:10s} failed: {r['error']}")
+                    continue
+                report(config, r, results, len(texts), words)
+            rounds.append(results)
+        if args.rounds > 1:
+            summarise(rounds)
         if args.out:
             Path(args.out).write_text(
                 json.dumps(
@@ -260,13 +275,35 @@ def main(argv: list[str] | None = None) -> None:
                         "articles": len(texts),
                         "words": words,
                         "stages": stages,
-                        "results": results,
+                        "results": rounds[-1],
+                        "rounds": rounds,
                     },
                     indent=2,
                 )
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def summarise(rounds: list[dict[str, dict[str, Any]]]) -> None:
+    """The median over the rounds of each configuration's CPU and wall seconds and of its ratios."""
+    print(f"median of {len(rounds)} rounds (each ratio against its own round's spaCy run):")
+    for config in rounds[0]:
+        ok = [r for r in rounds if "error" not in r.get(config, {"error": 1})]
+        if not ok:
+            continue
+        cpu, wall = median(r[config]["cpu_s"] for r in ok), median(r[config]["wall_s"] for r in ok)
+        peak = median(r[config]["peak_mb"] for r in ok)
+        line = f"{config:10s} CPU {cpu:7.1f} s  wall {wall:7.1f} s  peak {peak:5.0f} MB"
+        with_spacy = [r for r in ok if "cpu_s" in r.get("spacy", {})]
+        if with_spacy:
+            line += f"  CPU x{median(r[config]['cpu_s'] / r['spacy']['cpu_s'] for r in with_spacy):.2f} of spaCy's"
+        if config == "analyze-2":
+            pairs = [r for r in ok if "wall_s" in r.get("analyze-1", {})]
+            if pairs:
+                line += f"; throughput x{median(r['analyze-1']['wall_s'] / r[config]['wall_s'] for r in pairs):.2f}"
+                line += " of one worker"
+        print(line)
 
 
 def report(config: str, r: dict[str, Any], results: dict[str, dict[str, Any]], n: int, words: int) -> None:
