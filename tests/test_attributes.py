@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from crosscheck.analyze import attributes
 from crosscheck.analyze.parse import load_nlp, load_stock_nlp, parse_texts
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 #: Every kind of pattern of the shipped ruler: contractions and the ruler's two-token patterns, pronouns by case,
 #: "there is", "that" as determiner and pronoun, auxiliaries, subordinators, whitespace tokens, a stray "_SP".
@@ -23,15 +27,15 @@ EDGE_CASES = [
 ]
 
 
-def token_attributes(doc: object) -> list[tuple[object, ...]]:
+def token_attributes(doc: Any) -> list[tuple[object, ...]]:
     return [
         (t.text, t.pos_, t.tag_, t.dep_, str(t.morph), t.lemma_, t.head.i, t.ent_type_, t.ent_iob_, t.is_sent_start)
-        for t in doc  # type: ignore[attr-defined]
+        for t in doc
     ]
 
 
 @pytest.fixture(scope="module")
-def stock() -> object:
+def stock() -> Language:
     return load_stock_nlp()
 
 
@@ -40,17 +44,17 @@ def test_the_parse_pipeline_uses_the_array_attributes() -> None:
     assert attributes.NAME in names and attributes.RULER not in names and attributes.LEMMATIZER not in names
 
 
-def test_examples_get_the_attributes_of_spacys_components(stock: object, example_texts: dict[str, str]) -> None:
+def test_examples_get_the_attributes_of_spacys_components(stock: Language, example_texts: dict[str, str]) -> None:
     texts = list(example_texts.values())
     ours = list(parse_texts(load_nlp(), texts))
     for text, doc in zip(texts, ours, strict=True):
         assert len(doc) > 400
-        assert token_attributes(doc) == token_attributes(stock(text))  # type: ignore[operator]
+        assert token_attributes(doc) == token_attributes(stock(text))
 
 
-def test_edge_cases_get_the_attributes_of_spacys_components(stock: object) -> None:
+def test_edge_cases_get_the_attributes_of_spacys_components(stock: Language) -> None:
     for text in EDGE_CASES:
-        assert token_attributes(load_nlp()(text)) == token_attributes(stock(text)), text  # type: ignore[operator]
+        assert token_attributes(load_nlp()(text)) == token_attributes(stock(text)), text
 
 
 def test_multi_token_rules_fire() -> None:
@@ -62,7 +66,7 @@ def test_multi_token_rules_fire() -> None:
     assert [t.pos_ for t in doc if t.text == "is"] == ["VERB"]
 
 
-def test_a_ruler_of_another_kind_keeps_spacys_components(stock: object) -> None:
+def test_a_ruler_of_another_kind_keeps_spacys_components(stock: Language) -> None:
     nlp = load_stock_nlp()
     ruler: Any = nlp.get_pipe(attributes.RULER)
     ruler.add([[{"LOWER": "tank", "OP": "+"}]], {"POS": "NOUN"})
@@ -71,7 +75,7 @@ def test_a_ruler_of_another_kind_keeps_spacys_components(stock: object) -> None:
     assert attributes.RULER in nlp.pipe_names and attributes.LEMMATIZER in nlp.pipe_names
 
 
-def test_a_lemma_is_the_same_whichever_document_comes_first(stock: object) -> None:
+def test_a_lemma_is_the_same_whichever_document_comes_first(stock: Language) -> None:
     """The lemmas remembered for the process are keyed on word, part of speech and morphology, so a word's lemma
     does not depend on the documents lemmatised before it."""
     a, b = "He saw the saw.", "They saw it. Saw the wood!"
@@ -79,4 +83,20 @@ def test_a_lemma_is_the_same_whichever_document_comes_first(stock: object) -> No
     fresh = load_stock_nlp()
     attributes.install(fresh)
     second = [token_attributes(fresh(t)) for t in (b, a)][::-1]
-    assert first == second == [token_attributes(stock(t)) for t in (a, b)]  # type: ignore[operator]
+    assert first == second == [token_attributes(stock(t)) for t in (a, b)]
+
+
+def test_the_caches_stay_bounded_and_change_nothing(
+    stock: Language, example_texts: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache over its bound is emptied before the next Doc's entries go in (one Doc's always fit)."""
+    monkeypatch.setattr(attributes, "CACHE_ENTRIES", 500)
+    nlp = load_stock_nlp()
+    attributes.install(nlp)
+    component: Any = nlp.get_pipe(attributes.NAME)
+    sizes = []
+    for text in [*example_texts.values(), *example_texts.values()]:
+        assert token_attributes(nlp(text)) == token_attributes(stock(text))
+        assert len(component.settled) <= 500 and len(component.lemmas) <= 500
+        sizes.append(len(component.settled))
+    assert any(b < a for a, b in pairwise(sizes))  # emptied at least once

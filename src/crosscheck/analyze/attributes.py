@@ -10,7 +10,8 @@ components' own data:
 - every pattern of the ruler is evaluated at once over the Doc's arrays (tag, lower-case form, dependency label,
   whitespace flag), in the ruler's order, so that a later pattern overrides an earlier one as in the ruler;
 - a lemma is a function of the word, its part of speech and its morphology (the lemmatizer caches it under that
-  key), so each distinct key is lemmatised once by the lemmatizer itself and remembered for the process.
+  key), so each distinct key is lemmatised once by the lemmatizer itself and remembered (up to
+  :data:`CACHE_ENTRIES` keys).
 
 Only patterns of the shapes the ruler of the shipped pipeline uses are supported (fixed-length token sequences whose
 tokens test TAG, LOWER, DEP and IS_SPACE for equality, ``IN``, ``NOT_IN`` or ``REGEX``); :func:`from_pipeline` returns
@@ -34,8 +35,14 @@ if TYPE_CHECKING:
 #: The token attributes a ruler pattern may test, and the ones its rules may set.
 TESTED = ("TAG", "LOWER", "DEP", "IS_SPACE")
 SET = ("POS", "MORPH", "LEMMA", "TAG", "DEP")
+#: The Doc arrays a call reads: the tested attributes first, then those it may set, then the word.
+COLUMNS = (*TESTED, "POS", "MORPH", "LEMMA", "ORTH")
 #: The pipeline's component this replaces, and the name it takes in the pipeline.
 RULER, LEMMATIZER, NAME = "attribute_ruler", "lemmatizer", "array_attributes"
+#: Entries each of the component's two caches holds at most before it is emptied (each key is a word in some form,
+#: so without a bound they grow with the vocabulary of everything analysed: about 125 keys an article): about
+#: 15 MB each. Emptying one costs nothing but computing its entries again.
+CACHE_ENTRIES = 50_000
 
 Test = Callable[[dict[str, np.ndarray]], np.ndarray]
 
@@ -71,14 +78,16 @@ class ArrayAttributes:
     """What spaCy's attribute ruler and lemmatizer set, computed over a Doc's arrays (module docstring).
 
     A one-token rule tests nothing but the token's own tag, lower-case form, label and whitespace flag, so what the
-    one-token rules set on a token is remembered for the process under those four values (``settled``); the few
-    rules of several tokens are evaluated over each Doc's arrays and override a one-token rule that comes before
-    them in the ruler."""
+    one-token rules set on a token is remembered under those four values (``settled``, up to :data:`CACHE_ENTRIES`
+    of them); the few rules of several tokens are evaluated over each Doc's arrays and override a one-token rule
+    that comes before them in the ruler."""
 
     rules: list[Rule]
     lemmatizer: Any
     lemmas: dict[tuple[int, int, int], int] = field(default_factory=dict)
     settled: dict[tuple[int, ...], tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    #: The distinct results of ``settled`` (a few hundred), each kept once and shared by its rows.
+    results: dict[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
     def _settle(self, rows: np.ndarray) -> None:
         """What the one-token rules set on tokens of each of ``rows`` (their tested values), in ``settled``."""
@@ -95,33 +104,28 @@ class ArrayAttributes:
                 order[mask, j] = k + 1
                 value[mask, j] = setting
         for row, orders, values in zip(rows.tolist(), order.tolist(), value.tolist(), strict=True):
-            self.settled[tuple(row)] = tuple(zip(orders, values, strict=True))
+            result = tuple(zip(orders, values, strict=True))
+            self.settled[tuple(row)] = self.results.setdefault(result, result)
 
     def __call__(self, doc: Doc) -> Doc:
-        from spacy.attrs import DEP, IS_SPACE, LEMMA, LOWER, MORPH, ORTH, POS, TAG
+        from spacy.attrs import IDS, LEMMA, MORPH, POS
 
         n = len(doc)
         if not n:
             return doc
-        table = doc.to_array([TAG, LOWER, DEP, IS_SPACE, POS, MORPH, LEMMA, ORTH]).astype(np.uint64)
-        tested = table[:, :4]
+        table = doc.to_array([IDS[name] for name in COLUMNS]).astype(np.uint64)
+        tested = table[:, : len(TESTED)]
         rows, inverse = np.unique(tested, axis=0, return_inverse=True)
         keys = [tuple(row) for row in rows.tolist()]
+        if len(self.settled) + len(keys) > CACHE_ENTRIES:
+            self.settled.clear()
         missing = [i for i, key in enumerate(keys) if key not in self.settled]
         if missing:
             self._settle(rows[missing])
         settled = np.array([self.settled[key] for key in keys], dtype=np.uint64).reshape(len(keys), len(SET), 2)
         per_token = settled[inverse.reshape(-1)]
         order = per_token[:, :, 0].astype(np.int64) - 1
-        current = {
-            "POS": table[:, 4],
-            "MORPH": table[:, 5],
-            "LEMMA": table[:, 6],
-            "TAG": table[:, 0],
-            "DEP": table[:, 2],
-        }
-        value = np.stack([current[name] for name in SET], axis=1)
-        value = np.where(order >= 0, per_token[:, :, 1], value)
+        value = np.where(order >= 0, per_token[:, :, 1], table[:, [COLUMNS.index(name) for name in SET]])
         columns = {name: tested[:, i] for i, name in enumerate(TESTED)}
         for k, rule in enumerate(self.rules):
             if len(rule.tokens) == 1:
@@ -134,15 +138,17 @@ class ArrayAttributes:
                 value[later, j] = setting
         pos, morph, lemma, tag, dep = (value[:, j].copy() for j in range(len(SET)))
         doc.from_array([POS, MORPH], cast(Any, np.stack([pos, morph], axis=1)))
-        for column, old, attr in ((tag, table[:, 0], "tag"), (dep, table[:, 2], "dep")):
-            for i in np.flatnonzero(column != old).tolist():
-                setattr(doc[i], attr, int(column[i]))
+        for column, name in ((tag, "TAG"), (dep, "DEP")):
+            for i in np.flatnonzero(column != table[:, COLUMNS.index(name)]).tolist():
+                setattr(doc[i], name.lower(), int(column[i]))
         todo = np.flatnonzero(lemma == 0)
         if len(todo):
             # A lemma is the lemmatizer's for (word, part of speech, morphology): each such key once per process.
-            triples = np.stack([table[todo, 7], pos[todo], morph[todo]], axis=1)
+            triples = np.stack([table[todo, COLUMNS.index("ORTH")], pos[todo], morph[todo]], axis=1)
             unique, first, where = np.unique(triples, axis=0, return_index=True, return_inverse=True)
             strings = doc.vocab.strings
+            if len(self.lemmas) + len(unique) > CACHE_ENTRIES:
+                self.lemmas.clear()
             found = np.zeros(len(unique), dtype=np.uint64)
             for u, key in enumerate(map(tuple, unique.tolist())):
                 got = self.lemmas.get(key)
@@ -153,10 +159,6 @@ class ArrayAttributes:
             lemma[todo] = found[where.reshape(-1)]
             doc.from_array([LEMMA], cast(Any, lemma))
         return doc
-
-    def pipe(self, docs: Any, batch_size: int = 128) -> Any:
-        for doc in docs:
-            yield self(doc)
 
 
 def _test(vocab: Any, name: str, spec: Any) -> Test | None:
