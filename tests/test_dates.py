@@ -70,6 +70,25 @@ def test_ambiguous_weekday_year_is_partial() -> None:
     assert (d.value, d.partial) == ("2022-06-05", False)
 
 
+def test_without_a_publication_date_the_year_is_the_tables_not_the_clocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crosscheck.analyze import dates
+
+    class Later(dt.date):
+        @classmethod
+        def today(cls) -> Later:
+            return cls(2040, 1, 1)
+
+    doc = load_nlp()("The strike came on Sunday, June 5.")  # a Sunday in 2022, 2033 and 2039
+    year = dates.load_tables().reference_year
+    before = [(d.value, d.partial) for d in find_dates(doc)]
+    monkeypatch.setattr(dates.dt, "date", Later)
+    assert [(d.value, d.partial) for d in find_dates(doc)] == before == [("2022-06-05", False)]
+    # a later reference year, given, does reach the later Sundays
+    (d,) = find_dates(doc, reference_year=2040)
+    assert (d.value, d.partial) == ("2039-06-05", True)
+    assert 2026 <= year < 2033
+
+
 def test_explicit_dates_and_frequencies() -> None:
     doc = analyze_text("On 24 February 2022, and again on 2023-06-06, his weekly column said so.", published=None)
     got = [(d.text, d.value, d.partial) for d in doc.dates]

@@ -15,8 +15,10 @@ year). Resolution, with ``article.published`` as the reference day when it is kn
 
 Without a publication date: month and day give ``--MM-DD`` (partial), a month alone ``--MM``. With a weekday the year
 is inferred: the matching years in ``[earliest_year, reference_year]`` (defaults 2022, the full-scale invasion, and
-the current year) are listed; the most recent one is the value, and it is certain (``partial=False``) only when it is
-the only one ("Wednesday, August 31" -> 2022-08-31, since Aug 31 is a Wednesday in 2022 and not again until 2033).
+``reference_year`` of ``data/dates.json``, a fixed year raised with a release: never the clock, so an article's
+analysis does not change with the calendar) are listed; the most recent one is the value, and it is certain
+(``partial=False``) only when it is the only one ("Wednesday, August 31" -> 2022-08-31, since Aug 31 is a Wednesday
+in 2022 and not again until 2033).
 Relative expressions stay unresolved (``value=None``, ``partial=True``).
 """
 
@@ -58,6 +60,8 @@ class DateTables:
     bare_month_cues: frozenset[str]
     ignore: frozenset[str]
     pattern: re.Pattern[str]
+    #: Without a publication date, the latest year a weekday date is placed in (``data/dates.json``).
+    reference_year: int
 
 
 @lru_cache(maxsize=1)
@@ -97,6 +101,7 @@ def load_tables() -> DateTables:
         bare_month_cues=frozenset(raw["bare_month_cues"]),
         ignore=frozenset(raw["ignore"]),
         pattern=re.compile(pattern),
+        reference_year=int(raw["reference_year"]),
     )
 
 
@@ -245,7 +250,7 @@ def find_dates(
     resolver = _Resolver(
         tables=t,
         published=parse_published(published),
-        reference_year=reference_year or dt.date.today().year,
+        reference_year=reference_year or t.reference_year,
         earliest_year=earliest_year,
     )
     found: list[tuple[int, int, re.Match[str] | None]] = []
