@@ -7,10 +7,11 @@ import sys
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from types import ModuleType
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ModelError
 from .attributes import install as install_array_attributes
+from .entity_decode import install as install_array_entities
 from .pipeline import DOC_TEXT_KEY, Document, Layer, register_stage
 
 if TYPE_CHECKING:
@@ -54,14 +55,56 @@ def import_spacy() -> ModuleType:
     return spacy
 
 
+#: The pipeline's shared token-to-vector component, whose products run through numpy's BLAS.
+TOK2VEC = "tok2vec"
+
+
 @lru_cache(maxsize=4)
 def load_nlp(name: str | None = None) -> Language:
-    """Load a spaCy pipeline once per process, its attribute ruler and lemmatizer replaced by
-    :class:`~crosscheck.analyze.attributes.ArrayAttributes` (the same attributes at a sixth of their cost) where the
-    pipeline's are of the supported kind."""
+    """Load a spaCy pipeline once per process, with the same annotations at a fraction of the cost:
+
+    - its attribute ruler and lemmatizer replaced by :class:`~crosscheck.analyze.attributes.ArrayAttributes` (the
+      same attributes at a sixth of their cost) and its entity recogniser by
+      :class:`~crosscheck.analyze.entity_decode.ArrayEntityRecognizer` (the same entities at a third), where the
+      pipeline's are of the supported kind;
+    - the products of its shared ``tok2vec`` multiplied through numpy's BLAS (:func:`use_numpy_blas`).
+    """
     nlp = load_stock_nlp(name)
     install_array_attributes(nlp)
+    install_array_entities(nlp)
+    use_numpy_blas(nlp)
     return nlp
+
+
+def use_numpy_blas(nlp: Language) -> None:
+    """Multiply the layers of ``nlp``'s shared ``tok2vec`` through numpy's BLAS instead of thinc's blis.
+
+    The ``blis`` wheel picks its kernels by CPU and falls back to generic C kernels on processors it does not know
+    (some AMD EPYC among them), where the tok2vec's products run at about half the speed of numpy's BLAS. The
+    products are the same sums in another order, so a vector may differ in its last bits; on PolNeAR dev and the
+    PTC articles no token's tag, head, dependency label or entity changed (``benchmarks/blas.py``,
+    ``tests/test_entity_decode.py``). The caller runs the pipeline on one BLAS thread (:func:`one_blas_thread`).
+    """
+    from thinc.api import NumpyOps
+
+    if TOK2VEC in nlp.pipe_names:
+        ops = NumpyOps(use_blis=False)
+        tok2vec: Any = nlp.get_pipe(TOK2VEC)
+        for layer in tok2vec.model.walk():
+            layer.ops = ops
+
+
+@lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> Any:
+    """A context in which numpy's BLAS runs on one thread: its threads spin between the pipeline's small products
+    (CPU time spent on nothing) and contend with the other workers for the cores."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def load_stock_nlp(name: str | None = None) -> Language:
@@ -105,7 +148,9 @@ def parse_texts(nlp: Language, texts: Sequence[str], batch_size: int = BATCH_SIZ
     """Each text's Doc, in order, parsed in batches of at most ``batch_size`` texts and :data:`BATCH_CHARS`
     characters."""
     for group in text_batches([len(t) for t in texts], batch_size, BATCH_CHARS):
-        yield from nlp.pipe([texts[i] for i in group], batch_size=len(group))
+        with one_blas_thread():
+            docs = list(nlp.pipe([texts[i] for i in group], batch_size=len(group)))
+        yield from docs
 
 
 def text_batches(lengths: Sequence[int], max_texts: int, max_chars: int) -> list[list[int]]:
@@ -152,7 +197,8 @@ def parse_long(nlp: Language, text: str, max_chars: int = PIECE_CHARS) -> Doc:
     from spacy.tokens import Doc
 
     pieces = [text[a:b] for a, b in split_pieces(text, max_chars)]
-    doc = Doc.from_docs(list(nlp.pipe(pieces, batch_size=1)), ensure_whitespace=False)
+    with one_blas_thread():
+        doc = Doc.from_docs(list(nlp.pipe(pieces, batch_size=1)), ensure_whitespace=False)
     if doc.text != text:  # pragma: no cover - from_docs keeps every character when the pieces cover the text
         raise ValueError("piecewise parse changed the text")
     return doc
