@@ -100,3 +100,23 @@ def test_the_caches_stay_bounded_and_change_nothing(
         assert len(component.settled) <= 500 and len(component.lemmas) <= 500
         sizes.append(len(component.settled))
     assert any(b < a for a, b in pairwise(sizes))  # emptied at least once
+
+
+def test_rule_lemmas_are_spacys_for_every_part_of_speech(stock: Language, example_texts: dict[str, str]) -> None:
+    """The lemma of each word of the examples, tagged as each part of speech with tables (and as its own), is the
+    first that spaCy's rule lemmatizer gives."""
+    lemmatizer: Any = stock.get_pipe(attributes.LEMMATIZER)
+    ours = attributes.RuleLemmas.of(lemmatizer)
+    assert {"noun", "verb", "adj", "adv"} <= set(ours.tables)
+    text = " ".join(example_texts.values())[:20_000] + " " + " ".join(EDGE_CASES)
+    doc = stock(text)
+    checked = 0
+    for pos in ("", "NOUN", "VERB", "ADJ", "ADV", "PROPN", "PUNCT"):
+        if pos:
+            for token in doc:
+                token.pos_ = pos
+        for token in doc:
+            if token.pos_:
+                assert ours.lemma(token) == lemmatizer.rule_lemmatize(token)[0], (token.text, token.pos_)
+                checked += 1
+    assert checked > 10_000
