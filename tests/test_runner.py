@@ -220,3 +220,25 @@ def test_the_analysis_version_changes_with_the_fusions_left_out(monkeypatch: pyt
         monkeypatch.undo()
         base.analysis_version.cache_clear()
     assert analysis_version() == version
+
+
+def test_a_process_that_skips_the_exit_collections_still_exits_cleanly(tmp_path: Path) -> None:
+    """With the collector's exit passes skipped, a process still runs its exit handlers and flushes its output."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "import atexit, sys\n"
+        "from crosscheck.runners.base import no_collection_at_exit\n"
+        "no_collection_at_exit(); no_collection_at_exit()\n"
+        "cycle = [open(sys.argv[1], 'w')]; cycle.append(cycle); cycle[0].write('kept')\n"
+        "atexit.register(lambda: cycle[0].close())\n"
+        "sys.stdout.write('done')\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.txt"
+    result = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "done"
+    assert out.read_text(encoding="utf-8") == "kept"

@@ -336,10 +336,11 @@ def analyze(
     """
     from tqdm import tqdm
 
-    from .runners.base import due
+    from .runners.base import due, no_collection_at_exit
     from .runners.local import DEFAULT_STAGES, analyze_store
 
     _check_runner(runner, address)
+    no_collection_at_exit()
     names = [s for s in stages.split(",") if s] if stages else list(DEFAULT_STAGES)
     with _open(db_path) as store:
         total = store.count() if force else len(due(store, names))

@@ -33,6 +33,7 @@ from .base import (
     batches,
     due,
     longest_first_batches,
+    no_collection_at_exit,
     save_outcomes,
 )
 
@@ -82,6 +83,7 @@ def _worker_init() -> None:
     # A worker waits on its task queue forever, even once the runner is gone (killed with SIGKILL, out of memory):
     # it holds that queue's write end itself, so it never sees the end of it. It watches its parent instead.
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="parent-watch").start()
+    no_collection_at_exit()
 
 
 def analyze_store(
