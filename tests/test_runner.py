@@ -16,8 +16,8 @@ from crosscheck.analyze.pipeline import Document, Layer, register_stage
 from crosscheck.article import Article
 from crosscheck.cli import main
 from crosscheck.ingest import ingest
-from crosscheck.runners.base import analysis_version, due, longest_first_batches
-from crosscheck.runners.local import BATCH_SIZE, analyze_store, pool_batch_size
+from crosscheck.runners.base import analysis_version, due, longest_first_batches, shrinking_batches
+from crosscheck.runners.local import analyze_store
 
 STAGES = ["parse", "entities", "quantities", "dates"]
 
@@ -189,11 +189,20 @@ def test_an_article_analysed_alone_or_in_a_mixed_batch_gets_the_same_analysis(
         assert got[article_id] == record
 
 
-def test_pool_batches_give_every_worker_several_batches() -> None:
-    assert pool_batch_size(84, 2) == 11  # 8 batches: four for each worker, not 6 of 16 (three against two and a bit)
-    assert pool_batch_size(10_000, 2) == BATCH_SIZE
-    assert pool_batch_size(3, 4) == 1
-    assert pool_batch_size(84, 2, batch_size=8) == 8
+def test_pool_batches_shrink_with_the_work_left() -> None:
+    lengths = [20_000, 18_000] + [6_000] * 30 + [1_000] * 20
+    batches = shrinking_batches(lengths, 2, 16, 100_000, 8_000)
+    assert [i for batch in batches for i in batch] == list(range(len(lengths)))  # every text once, in order
+    chars = [sum(lengths[i] for i in batch) for batch in batches]
+    assert chars[0] == 56_000  # at most a quarter of the 238,000 characters
+    assert all(len(batch) <= 16 and c <= 100_000 for batch, c in zip(batches, chars, strict=True))
+    left = sum(lengths)
+    for batch, c in zip(batches, chars, strict=True):  # each at most a quarter of what was left, or the floor
+        assert len(batch) == 1 or c <= max(8_000, left // 4)
+        left -= c
+    assert chars[1] < chars[0] and max(chars[-4:]) <= 8_000  # shrinking, down to the floor at the end
+    assert shrinking_batches([150_000, 10], 4, 16, 100_000, 8_000) == [[0], [1]]  # a text longer than the bound alone
+    assert shrinking_batches([], 2, 16, 100_000, 8_000) == []
 
 
 def test_the_analysis_version_names_the_package_and_the_shipped_models_and_data() -> None:

@@ -115,9 +115,12 @@ def due(store: Store, stages: Sequence[str], *, force: bool = False) -> list[str
     return store.article_ids() if force else store.needs_analysis(stages, analysis_version())
 
 
-def longest_first_batches(store: Store, ids: Sequence[str], size: int, max_chars: int) -> list[list[str]]:
+def longest_first_batches(
+    store: Store, ids: Sequence[str], size: int, max_chars: int, *, workers: int = 0, min_chars: int = 0
+) -> list[list[str]]:
     """``ids`` in batches for a pool: ordered by the length of their clean text, longest first (ties in the order
-    given), then cut into batches of at most ``size`` articles and ``max_chars`` characters (one article at least).
+    given), then cut into batches of at most ``size`` articles and ``max_chars`` characters (one article at least);
+    with ``workers``, into :func:`shrinking_batches` for that many workers.
 
     The long articles go first and the last batches, the ones that finish while other workers have nothing left to
     do, are the shortest: in storage order one worker was still on a batch of long articles for 1.7 s after the other
@@ -127,8 +130,38 @@ def longest_first_batches(store: Store, ids: Sequence[str], size: int, max_chars
     """
     lengths = store.text_lengths(ids)
     ordered = sorted(ids, key=lambda i: -lengths.get(i, 0))
-    groups = text_batches([lengths.get(i, 0) for i in ordered], size, max_chars)
+    chars = [lengths.get(i, 0) for i in ordered]
+    if workers:
+        groups = shrinking_batches(chars, workers, size, max_chars, min_chars)
+    else:
+        groups = text_batches(chars, size, max_chars)
     return [[ordered[j] for j in group] for group in groups]
+
+
+def shrinking_batches(
+    lengths: Sequence[int], workers: int, max_texts: int, max_chars: int, min_chars: int
+) -> list[list[int]]:
+    """Consecutive indices in batches that shrink as the work left does: each holds about a ``2 * workers``-th of
+    the characters not yet batched, at most ``max_texts`` texts and ``max_chars`` characters, at least ``min_chars``
+    (or what is left; one text at least).
+
+    A pool's workers take the batches in turn as they become free, so the workers finish within about the cost of
+    one last batch of each other: small batches at the end, large ones (fewer model runs) while there is plenty left.
+    """
+    left = sum(lengths)
+    batches: list[list[int]] = []
+    i, n = 0, len(lengths)
+    while i < n:
+        target = min(max_chars, max(min_chars, left // (2 * workers)))
+        group, chars = [i], lengths[i]
+        i += 1
+        while i < n and len(group) < max_texts and chars + lengths[i] <= target:
+            group.append(i)
+            chars += lengths[i]
+            i += 1
+        left -= chars
+        batches.append(group)
+    return batches
 
 
 def batches(store: Store, ids: Sequence[str], size: int = BATCH_SIZE) -> Iterator[list[Article]]:

@@ -3,8 +3,9 @@
 Selecting the articles, the per-article function and saving come from :mod:`.base` (the runner contract); this
 module only decides where :func:`~.base.analyze_articles` runs.
 
-A pool takes the articles longest first, in batches bounded in articles and characters
-(:func:`~.base.longest_first_batches`), so the batches that finish last are short ones.
+A pool takes the articles longest first, in batches bounded in articles and characters that shrink with the work
+left (:func:`~.base.longest_first_batches`, :func:`~.base.shrinking_batches`), so the batches that finish last are
+short ones.
 Each batch is saved in one transaction as soon as it is back, in order. A worker process that dies (killed, out of
 memory) loses the batches in flight, none of which was saved: the run stops with :class:`RunnerError` (E114) saying
 how many articles were saved, and the same command run again analyses the rest. A runner that is killed leaves no
@@ -42,28 +43,21 @@ __all__ = [
     "DEFAULT_STAGES",
     "POOL_BATCH_CHARS",
     "POOL_MIN_ARTICLES",
+    "POOL_MIN_BATCH_CHARS",
     "analyze_articles",
     "analyze_store",
-    "pool_batch_size",
 ]
 
 #: Below this many articles a process pool costs more (model loads in each worker) than it saves.
 POOL_MIN_ARTICLES = 40
 
 
-#: A pool's batches are made small enough that each worker gets at least this many: with few, large batches one
-#: worker is still on its last batch while the others are done (84 articles in batches of 16 left one worker 48).
-BATCHES_PER_WORKER = 4
-
-
 #: Characters of text a pool's batch holds at most (one article at least): about sixteen articles of 6,000.
 POOL_BATCH_CHARS = 100_000
-
-
-def pool_batch_size(articles: int, workers: int, batch_size: int = BATCH_SIZE) -> int:
-    """Articles per batch for a pool of ``workers``: ``batch_size``, or less so every worker gets
-    :data:`BATCHES_PER_WORKER` batches (at least one article each)."""
-    return max(1, min(batch_size, -(-articles // (workers * BATCHES_PER_WORKER))))
+#: Characters a pool's batch holds at least while that much is left: the last batches, the ones a worker may still be
+#: on when the others are done, cost about 0.8 s each (two short news articles). With four batches a worker of equal
+#: size instead (84 PolNeAR dev articles), the last batches held 11 articles and the workers finished up to 1 s apart.
+POOL_MIN_BATCH_CHARS = 8_000
 
 
 #: Seconds between a worker's checks that the process that started it is still alive.
@@ -120,7 +114,9 @@ def analyze_store(
         for batch in batches(store, ids, batch_size):
             finish(analyze_articles(batch, stages))
         return done
-    planned = longest_first_batches(store, ids, pool_batch_size(len(ids), workers, batch_size), POOL_BATCH_CHARS)
+    planned = longest_first_batches(
+        store, ids, batch_size, POOL_BATCH_CHARS, workers=workers, min_chars=POOL_MIN_BATCH_CHARS
+    )
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
