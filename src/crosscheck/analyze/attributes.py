@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from .components import install_component
+
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
@@ -315,20 +317,4 @@ class RuleLemmas:
 def install(nlp: Language) -> bool:
     """Put :class:`ArrayAttributes` in place of ``nlp``'s attribute ruler and lemmatizer (same position, same
     attributes); False, and ``nlp`` unchanged, where :func:`from_pipeline` does not support them."""
-    if from_pipeline(nlp) is None:
-        return False
-    from spacy.language import Language
-
-    if not Language.has_factory(NAME):
-        Language.factory(NAME, func=_factory)
-    nlp.add_pipe(NAME, before=RULER)
-    nlp.remove_pipe(RULER)
-    nlp.remove_pipe(LEMMATIZER)
-    return True
-
-
-def _factory(nlp: Language, name: str) -> ArrayAttributes:
-    component = from_pipeline(nlp)
-    if component is None:
-        raise ValueError(f"{name}: the pipeline has no attribute ruler and rule lemmatizer of the supported kind")
-    return component
+    return install_component(nlp, NAME, from_pipeline, (RULER, LEMMATIZER), "attribute ruler and rule lemmatizer")

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .components import install_component
+
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
@@ -223,19 +225,4 @@ def from_pipeline(nlp: Language) -> ArrayEntityRecognizer | None:
 def install(nlp: Language) -> bool:
     """Put :class:`ArrayEntityRecognizer` in place of ``nlp``'s recogniser (same position, same entities); False,
     and ``nlp`` unchanged, where :func:`from_pipeline` does not support it."""
-    if from_pipeline(nlp) is None:
-        return False
-    from spacy.language import Language
-
-    if not Language.has_factory(NAME):
-        Language.factory(NAME, func=_factory)
-    nlp.add_pipe(NAME, before=NER)
-    nlp.remove_pipe(NER)
-    return True
-
-
-def _factory(nlp: Language, name: str) -> ArrayEntityRecognizer:
-    component = from_pipeline(nlp)
-    if component is None:
-        raise ValueError(f"{name}: the pipeline has no entity recogniser of the supported kind")
-    return component
+    return install_component(nlp, NAME, from_pipeline, (NER,), "entity recogniser")
