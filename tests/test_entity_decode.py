@@ -33,8 +33,8 @@ def entities(doc: Any) -> list[tuple[object, ...]]:
 
 @pytest.fixture(scope="module")
 def reference() -> Language:
-    """spaCy's pipeline with its own recogniser, its products through the same BLAS as the decoder's: the scores are
-    then the same floats, so the comparison holds on any CPU."""
+    """spaCy's pipeline with its own recogniser, its tok2vec products through the same BLAS as the decoder's, so that
+    the two see the same token vectors on any CPU."""
     nlp = load_stock_nlp()
     use_numpy_blas(nlp)
     from thinc.api import NumpyOps
