@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     args, texts = corpus_texts(__doc__, argv, rounds=3)
 
     from crosscheck.analyze import entity_decode
-    from crosscheck.analyze.parse import BATCH_SIZE, load_nlp, load_stock_nlp, one_blas_thread
+    from crosscheck.analyze.components import one_blas_thread
+    from crosscheck.analyze.parse import BATCH_SIZE, load_nlp, load_stock_nlp
 
     nlp = load_nlp()
     spacy_ner = load_stock_nlp().get_pipe(entity_decode.NER)

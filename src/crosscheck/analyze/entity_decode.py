@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .components import install_component
+from .components import install_component, one_blas_thread
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -57,7 +57,7 @@ class Moves:
 
     @classmethod
     def from_names(cls, names: list[str]) -> Moves | None:
-        kinds = {"B": [], "U": [], "O": []}  # type: dict[str, list[int]]
+        kinds: dict[str, list[int]] = {"B": [], "U": [], "O": []}
         inside: dict[str, int] = {}
         last: dict[str, int] = {}
         labels = []
@@ -94,12 +94,8 @@ class ArrayEntityRecognizer:
 
     def __init__(self, ner: Any, moves: Moves) -> None:
         from thinc.api import NumpyOps
-        from threadpoolctl import ThreadpoolController
 
         self.ner = ner
-        #: numpy's BLAS on one thread for these products: its threads would spin between them (CPU time spent on
-        #: nothing) and contend with the other workers for the cores.
-        self.blas = ThreadpoolController()
         self.moves = moves
         tok2vec, lower, upper = ner.model.layers
         for layer in tok2vec.walk():
@@ -136,7 +132,7 @@ class ArrayEntityRecognizer:
         own = [d for d in docs if len(d) and not any(d is p for p in preset)]
         if not own:
             return
-        with self.blas.limit(limits=1, user_api="blas"):
+        with one_blas_thread():
             vectors = self.tok2vec.predict(own)
             start = 0
             for doc in own:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ModelError
 from .attributes import install as install_array_attributes
+from .components import one_blas_thread
 from .entity_decode import install as install_array_entities
 from .pipeline import DOC_TEXT_KEY, Document, Layer, register_stage
 
@@ -92,19 +93,6 @@ def use_numpy_blas(nlp: Language) -> None:
         tok2vec: Any = nlp.get_pipe(TOK2VEC)
         for layer in tok2vec.model.walk():
             layer.ops = ops
-
-
-@lru_cache(maxsize=1)
-def _blas_controller() -> Any:
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def one_blas_thread() -> Any:
-    """A context in which numpy's BLAS runs on one thread: its threads spin between the pipeline's small products
-    (CPU time spent on nothing) and contend with the other workers for the cores."""
-    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def load_stock_nlp(name: str | None = None) -> Language:
