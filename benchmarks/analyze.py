@@ -99,7 +99,7 @@ VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 
 def describe_cpu() -> str:
     """The CPU's model name, family and model numbers, and which of VECTOR_FLAGS it has: the ratios of the model
-    stages to spaCy move with these (about 2.5x on an AVX2-only AMD EPYC against 1.8x on one with AVX-512 VNNI)."""
+    stages to spaCy move with these (docs/performance.md)."""
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
