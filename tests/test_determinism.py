@@ -32,6 +32,7 @@ from crosscheck.models.runtime import (
     DISABLED_OPTIMIZERS,
     MODELS_DIR,
     OnnxModel,
+    clear_model_caches,
     inference_session,
     load_onnx_model,
     session_options,
@@ -416,6 +417,17 @@ def test_repeated_sentences_are_scored_once_with_the_same_scores() -> None:
     assert again[::-1].tolist() == first[:40].tolist()
     assert first[40:].tolist() == first[:10].tolist()
     assert score_sentences(texts, model=model.uncached()).tolist() == first[:40].tolist()
+
+
+def test_clearing_the_caches_empties_every_loaded_model_and_its_trunk() -> None:
+    model = load_checkworthiness()
+    assert model.trunk is not None
+    texts = example_sentences()[:6]
+    first = score_sentences(texts, model=model)
+    assert model.trunk.cache  # the shipped model and its trunk cache what they computed
+    clear_model_caches()
+    assert not model.cache and not model.trunk.cache and model.trunk._cached_bytes == 0
+    assert score_sentences(texts, model=model).tolist() == first.tolist()
 
 
 def test_the_cache_keeps_only_the_most_recent_texts() -> None:

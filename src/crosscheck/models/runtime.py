@@ -369,9 +369,28 @@ def read_trunk_json(folder: Path, threads: int | None = None) -> tuple[dict[str,
     return data, trunk, int(trunk.session.get_outputs()[0].shape[-1])
 
 
+#: Every model :func:`load_onnx_model` has loaded in this process (for :func:`clear_model_caches`).
+_LOADED: list[OnnxModel] = []
+
+
+def clear_model_caches() -> None:
+    """Drop the cached rows of every model loaded in this process, trunks included: what a benchmark's warm-up
+    cached must not make the timed run cheaper."""
+    for model in _LOADED:
+        model.clear_cache()
+        if model.trunk is not None:
+            model.trunk.clear_cache()
+
+
 @lru_cache(maxsize=8)
 def load_onnx_model(name_or_path: str, threads: int | None = None) -> OnnxModel:
     """Load ``crosscheck/models/<name>/`` (or a folder path) once per process."""
+    model = _load_onnx_model(name_or_path, threads)
+    _LOADED.append(model)
+    return model
+
+
+def _load_onnx_model(name_or_path: str, threads: int | None) -> OnnxModel:
     from tokenizers import Tokenizer
 
     if (threads or default_threads()) == 1:
