@@ -32,6 +32,9 @@ from crosscheck.models.runtime import MODELS_DIR
 from training.common import DATASETS
 
 POLNEAR_TRAIN = DATASETS / "polnear" / "data" / "train" / "text"
+#: The trunk features and head decisions of every sentence, kept between fits (they take minutes to compute).
+RUNS = Path(__file__).resolve().parents[1] / "runs" / "checkworthiness-gate"
+SETS = ("train", "dev", "dev-test", "news")
 C = 0.1
 
 
@@ -65,12 +68,22 @@ def fit(out: Path, *, recall: float, polnear_articles: int) -> dict:
     model = load_checkworthiness()
     head_threshold = float(model.config["threshold"])
     checkthat = {s: read_checkthat_tsv(split_path(s)) for s in ("train", "dev", "dev-test")}
-    news, news_held = polnear_candidates(polnear_articles)
-    held = np.array(news_held)
-    texts = {s: [r.text for r in rows] for s, rows in checkthat.items()}
-    texts["news"] = news
-    x = {k: features(v) for k, v in texts.items()}
-    head = {k: score_sentences(v, model=model) >= head_threshold for k, v in texts.items()}
+    cache = RUNS / f"states-{polnear_articles}.npz"
+    if cache.exists():
+        kept = np.load(cache)
+        held = kept["held"]
+        x = {k: kept[f"x_{k}"] for k in SETS}
+        head = {k: kept[f"head_{k}"] for k in SETS}
+    else:
+        news, news_held = polnear_candidates(polnear_articles)
+        held = np.array(news_held)
+        texts = {s: [r.text for r in rows] for s, rows in checkthat.items()}
+        texts["news"] = news
+        x = {k: features(v) for k, v in texts.items()}
+        head = {k: score_sentences(v, model=model) >= head_threshold for k, v in texts.items()}
+        RUNS.mkdir(parents=True, exist_ok=True)
+        arrays = {f"x_{k}": x[k] for k in SETS} | {f"head_{k}": head[k] for k in SETS}
+        np.savez(cache, held=held, **arrays)
     train_x = np.concatenate([x["train"], x["news"][~held]])
     train_y = np.concatenate([head["train"], head["news"][~held]])
     clf = LogisticRegression(C=C, max_iter=5000).fit(train_x, train_y)
