@@ -3,8 +3,33 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with its lists and dicts copied, down to the leaves (what ``dataclasses.asdict`` does for them,
+    without its deep copy of every leaf: the records hold numbers, strings and None)."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def record_dict(record: Any) -> dict[str, Any]:
+    """A flat record's fields as a new dict, in their declared order (``dataclasses.asdict`` for records whose fields
+    are numbers, strings, None, and lists or dicts of them: about a fifth of its cost)."""
+    return {name: _plain(getattr(record, name)) for name in _field_names(type(record))}
 
 
 @dataclass(frozen=True)
@@ -53,7 +78,7 @@ class Entity:
     kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return record_dict(self)
 
 
 @dataclass(frozen=True)
@@ -68,7 +93,7 @@ class Quantity:
     value_max: float | None = None  # upper bound of a range ("10-15")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return record_dict(self)
 
 
 @dataclass(frozen=True)
@@ -80,7 +105,7 @@ class TimeExpression:
     partial: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return record_dict(self)
 
 
 @dataclass(frozen=True)
@@ -113,7 +138,7 @@ class Claim:
     date: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return record_dict(self)
 
 
 @dataclass(frozen=True)
@@ -127,7 +152,7 @@ class Technique:
     triggers: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return record_dict(self)
 
 
 @dataclass(frozen=True)
@@ -139,7 +164,7 @@ class Link:
     other_claim: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return record_dict(self)
 
 
 def content_hash(text: str) -> str:
