@@ -96,11 +96,24 @@ class Gazetteer:
     """Places by name (built data plus curated context rules)."""
 
     def __init__(self, data: dict[str, Any], extra: dict[str, Any]) -> None:
-        self.places = [Place(*row[:6]) for row in data["places"]]
+        # A place's record is made when a name first resolves to it (an article names a few dozen of the 40,000).
+        self._rows: list[list[Any]] = data["places"]
+        self._places: dict[int, Place] = {}
         self.names: dict[str, int] = data["names"]
         self.match = NameIndex(frozenset(data["match"]))
         self.context: list[dict[str, Any]] = extra["context"]
         self.entity_kinds: dict[str, str] = extra["entity_kinds"]
+
+    def place(self, idx: int) -> Place:
+        place = self._places.get(idx)
+        if place is None:
+            place = self._places[idx] = Place(*self._rows[idx][:6])
+        return place
+
+    @property
+    def places(self) -> list[Place]:
+        """Every place of the gazetteer, in its order."""
+        return [self.place(i) for i in range(len(self._rows))]
 
     def entity_kind(self, place: Place) -> str:
         """The kind an entity linked to ``place`` carries: country, region, city, river or other."""
@@ -108,7 +121,7 @@ class Gazetteer:
 
     def lookup(self, name: str) -> Place | None:
         idx = self.names.get(name)
-        return None if idx is None else self.places[idx]
+        return None if idx is None else self.place(idx)
 
     def resolve(self, doc: Doc, start: int, end: int, name: str) -> Place | None:
         """The place a name in context refers to (context rules first, then the plain lookup)."""
